@@ -1,0 +1,54 @@
+# Two commands do all the set-up on a fresh clone: `make lab` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: lab test test-fast lint notebooks browser chromium benchmark endpoint screenshots clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# JupyterLab on the course; every lesson uses the embedded local endpoint unless BEDROCK_BACKEND=aws.
+lab: $(STAMP)
+	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+# Debian's Chromium for the browser test. In CI (root) it is installed when missing;
+# elsewhere the browser test skips with a message saying how to install it.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing; the browser test will skip (sudo apt-get install chromium)"; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# Everything CI runs: lint, unit/conformance/browser tests, then nbval over the stored notebooks.
+test: $(STAMP) chromium lint
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not browser and not notebooks"
+
+browser: $(STAMP) chromium
+	$(PY) -m pytest tests -m browser
+
+benchmark: $(STAMP)
+	$(PY) -m benchmarks --json
+
+endpoint: $(STAMP)
+	$(PY) -m helpers.local_bedrock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

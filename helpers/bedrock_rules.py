@@ -139,7 +139,7 @@ def _lookup_base(base: str, original: str) -> ModelInfo:
         raise ModelLookupError(
             400,
             "ValidationException",
-            f"The model identifier {original!r} is a model from provider {match.group('provider')!r}, but this local "
+            f"{original!r} is a model from provider {match.group('provider')!r}, but this local "
             "Bedrock endpoint serves Anthropic Claude models only. Use an Anthropic id such as "
             f"{_example_ids()}.",
         )

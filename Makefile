@@ -36,7 +36,7 @@ lint: $(STAMP)
 # Everything CI runs: lint, unit/conformance/browser tests, then nbval over the stored notebooks.
 test: $(STAMP) chromium lint
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not browser and not notebooks"

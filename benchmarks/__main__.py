@@ -1,0 +1,90 @@
+"""Run every benchmark module and print the figures.
+
+``python -m benchmarks --json`` prints one JSON object merging each module's
+``run()``; without ``--json`` it prints a table with each issue's target beside
+the figure. Modules run one after another in this process so the ratios inside
+each module are measured side by side on the same machine state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable
+
+# Module name -> description. Order is the order they run in.
+MODULES = ("endpoint", "endpoint_room", "reader", "live")
+
+# key -> (comparison, target): the targets written in the issues.
+TARGETS: dict[str, tuple[str, float]] = {
+    "endpoint.frames_per_s_single": (">=", 20_000),
+    "endpoint.send_error_ms_p99_single": ("<=", 2.0),
+    "endpoint.frames_per_s_64": (">=", 20_000),
+    "endpoint.send_error_ms_p99_100": ("<=", 5.0),
+    "reader.us_per_event.helpers": ("ratio<=boto3_plain", 1.15),
+    "live.overhead_ratio": ("<=", 1.05),
+    "timing.error_ms_median": ("<=", 1.0),
+    "timing.error_ms_p99": ("<=", 5.0),
+    "reader.anthropic_sdk_over_helpers": (">=", 3.0),
+}
+
+
+def _load(name: str) -> Callable[[], dict[str, float]] | None:
+    try:
+        module = importlib.import_module(f"benchmarks.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"benchmarks.{name}":
+            return None
+        raise
+    return module.run
+
+
+def _verdict(key: str, figures: dict[str, float]) -> str:
+    if key not in TARGETS or key not in figures:
+        return ""
+    how, target = TARGETS[key]
+    value = figures[key]
+    if how == ">=":
+        ok = value >= target
+    elif how == "<=":
+        ok = value <= target
+    else:
+        plain = figures.get("reader.us_per_event.boto3_plain")
+        ok = bool(plain) and value / plain <= target
+        return f"{'meets' if ok else 'MISSES'} target ≤ {target}× boto3_plain"
+    return f"{'meets' if ok else 'MISSES'} target {how} {target:g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    parser.add_argument("--only", nargs="*", choices=MODULES, help="run only these modules")
+    args = parser.parse_args(argv)
+
+    figures: dict[str, float] = {}
+    for name in args.only or MODULES:
+        run = _load(name)
+        if run is None:
+            continue
+        if not args.json:
+            print(f"running benchmarks.{name} ...", file=sys.stderr)
+        figures.update(run())
+
+    if "reader.us_per_event.helpers" in figures and "reader.us_per_event.anthropic_sdk" in figures:
+        figures["reader.anthropic_sdk_over_helpers"] = (
+            figures["reader.us_per_event.anthropic_sdk"] / figures["reader.us_per_event.helpers"]
+        )
+
+    if args.json:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+        return 0
+    width = max((len(k) for k in figures), default=10)
+    for key in sorted(figures):
+        print(f"{key:<{width}}  {figures[key]:>12.3f}  {_verdict(key, figures)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Static checks on the stored lessons: the conventions CI relies on."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+from lessons import REQUIRED_PARAMETERS, code_cells, lesson_paths, load, source
+
+LESSONS = lesson_paths()
+ids = [p.stem for p in LESSONS]
+
+SECRET = re.compile(
+    r"(AKIA|ASIA)[0-9A-Z]{16}"  # access key ids
+    r"|aws_secret_access_key\s*[=:]\s*\S{20,}"
+    r"|arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:"  # ARNs carrying an account id
+    r"|account(_?id)?\W{0,4}[:=]\W{0,4}\d{12}\b"  # account ids printed as a field
+    r"|X-Amz-Security-Token|Signature=[0-9a-f]{64}",
+    re.IGNORECASE,
+)
+EXCLUDE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
+EXCLUDE_TAGS = ("nbval-ignore-output", "nbval-skip")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_has_one_parameters_cell_with_every_parameter(path: Path) -> None:
+    cells = [c for c in code_cells(load(path)) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: needs exactly one code cell tagged 'parameters'"
+    assigned = {
+        target.id
+        for node in ast.parse(source(cells[0])).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    missing = [name for name in REQUIRED_PARAMETERS if name not in assigned]
+    assert not missing, f"{path.name}: parameters cell does not assign {missing}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_outputs_are_stored_and_numbered(path: Path) -> None:
+    cells = code_cells(load(path))
+    assert any(c.get("outputs") for c in cells), f"{path.name}: no stored outputs for nbval to compare"
+    for i, cell in enumerate(cells):
+        if cell.get("outputs"):
+            assert cell.get("execution_count") is not None, f"{path.name}: code cell {i} has outputs but no count"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_no_credentials_or_account_ids_stored(path: Path) -> None:
+    text = json.dumps(load(path))
+    match = SECRET.search(text)
+    assert match is None, f"{path.name}: stored content looks like a credential or account id: {match.group(0)!r}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_cells_excluded_from_comparison_say_why(path: Path) -> None:
+    for i, cell in enumerate(code_cells(load(path))):
+        text = source(cell)
+        tags = cell.get("metadata", {}).get("tags", [])
+        excluded = any(f"# {m}" in text for m in EXCLUDE_MARKERS) or any(t in tags for t in EXCLUDE_TAGS)
+        if excluded:
+            assert re.search(r"^\s*#\s*why:\s*\S", text, re.MULTILINE | re.IGNORECASE), (
+                f"{path.name}: code cell {i} is excluded from nbval comparison without a '# why: …' comment"
+            )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_lesson_opens_and_closes_with_the_course_frame(path: Path) -> None:
+    markdown = [source(c).lower() for c in load(path)["cells"] if c.get("cell_type") == "markdown"]
+    assert markdown, f"{path.name}: no explanations"
+    assert "what you will learn" in markdown[0], f"{path.name}: first cell should say what you will learn"
+    assert "what you learned" in markdown[-1], f"{path.name}: last cell should say what you learned / next"

@@ -5,33 +5,21 @@ Kept as one import point so the server never reaches into the model half anywher
 
 from __future__ import annotations
 
-try:
-    from helpers.bedrock_rules import (
-        MAX_BODY_BYTES,
-        ModelInfo,
-        ModelLookupError,
-        Problem,
-        check_body,
-        parse_body,
-        resolve_model,
-        validation_message,
-    )
+from helpers.bedrock_rules import (
+    MAX_BODY_BYTES,
+    ModelInfo,
+    ModelLookupError,
+    Problem,
+    check_body,
+    parse_body,
+    resolve_model,
+    validation_message,
+)
 
+try:
     from .responder import PlannedChunk, ResponsePlan, plan_response
-except ImportError:  # TEMPORARY until the model half lands
-    from ._standin import (  # type: ignore[assignment]
-        MAX_BODY_BYTES,
-        ModelInfo,
-        ModelLookupError,
-        PlannedChunk,
-        Problem,
-        ResponsePlan,
-        check_body,
-        parse_body,
-        plan_response,
-        resolve_model,
-        validation_message,
-    )
+except ImportError:  # TEMPORARY until the model half's responder lands
+    from ._standin import PlannedChunk, ResponsePlan, plan_response  # type: ignore[assignment]
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -25,7 +25,7 @@ from hypercorn.config import Config, Sockets
 from . import frames
 from .auth import authorize
 from .calls import CallLog, CallRecord
-from .errors import STATUS_BY_ERROR, BedrockError, class_name
+from .errors import BedrockError
 from .faults import Fault, FaultBook, message_for
 from .model import (
     ModelLookupError,
@@ -364,8 +364,8 @@ class BedrockApp:
             fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}
         frame = frames.exception_frame(fault.error, message_for(fault), **fields)
         await send({"type": "http.response.body", "body": frame, "more_body": True})
-        self.calls.update(record, error=fault.error, error_message=message_for(fault),
-                          status=STATUS_BY_ERROR.get(class_name(fault.error), 200))
+        # the HTTP status stays 200: the error travels inside the stream
+        self.calls.update(record, error=fault.error, error_message=message_for(fault))
         state["finished"] = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         self.calls.update(record, done=True)

@@ -1,0 +1,348 @@
+"""Decide what the local endpoint answers: the whole stream, planned up front.
+
+:func:`plan_response` turns a validated body into a :class:`ResponsePlan`: every
+chunk the model would stream (Anthropic Messages events, or legacy Text
+Completions chunks), the InvokeModel body those chunks accumulate to, and the
+token counts. The server only paces and frames what is planned here.
+
+Deterministic: the same body and seed give the same plan. The seed changes how
+the text is cut into deltas (one to a few tokens each) and the wording of the
+generic answer, never a bank answer's text. What the text says is decided in
+:mod:`helpers.local_bedrock.answers`; tool inputs in
+:mod:`helpers.local_bedrock.model_tools`.
+
+Order of the output in a Messages answer: an optional thinking block (when
+``thinking`` is enabled, within ``budget_tokens``), then text, then a tool_use
+block when a tool is called. ``max_tokens`` cuts across all of them at exactly
+that many output tokens; a stop sequence cuts the text just before it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from helpers.bedrock_rules import ModelInfo
+from helpers.local_bedrock.answers import answer_text, chunk_marker
+from helpers.local_bedrock.model_tools import choose_tool, generate_tool_input, tool_result_text
+from helpers.local_bedrock.tokens import count_input_tokens, split_tokens
+
+__all__ = ["PlannedChunk", "ResponsePlan", "plan_response", "last_user_text"]
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_LEGACY_STOP = "\n\nHuman:"
+# How many tokens a delta carries, and how often: mostly one or two, sometimes three or four.
+_DELTA_SIZES = (1, 2, 3, 4)
+_DELTA_WEIGHTS = (45, 35, 15, 5)
+
+
+@dataclass(frozen=True)
+class PlannedChunk:
+    """One chunk of the stream and how many output tokens it carries (0 for structural events)."""
+
+    payload: dict
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class ResponsePlan:
+    """Everything the endpoint will answer for one request."""
+
+    api: Literal["messages", "text_completion"]
+    chunks: list[PlannedChunk]
+    input_tokens: int
+    output_tokens: int
+    stop_reason: str
+    response_body: dict
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _digest(body: dict, seed: int, purpose: str) -> bytes:
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{purpose}\x00{seed}\x00{canonical}".encode()).digest()
+
+
+def _base62(raw: bytes, length: int) -> str:
+    number = int.from_bytes(raw, "big")
+    chars = []
+    for _ in range(length):
+        number, rest = divmod(number, 62)
+        chars.append(_ALPHABET[rest])
+    return "".join(chars)
+
+
+def _groups(pieces: list[str], rng: random.Random, fixed: int | None) -> list[list[str]]:
+    """Cut token pieces into deltas of one to a few tokens (or exactly ``fixed``)."""
+    groups: list[list[str]] = []
+    i = 0
+    while i < len(pieces):
+        size = fixed or rng.choices(_DELTA_SIZES, _DELTA_WEIGHTS)[0]
+        groups.append(pieces[i : i + size])
+        i += size
+    return groups
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
+    return ""
+
+
+def last_user_text(body: dict) -> str:
+    """The text the answer responds to: the last user turn of a Messages body or a legacy prompt."""
+    if "messages" not in body and isinstance(body.get("prompt"), str):
+        prompt = body["prompt"]
+        start = prompt.rfind("Human:")
+        end = prompt.rfind("\n\nAssistant:")
+        if start == -1:
+            return prompt.strip()
+        return prompt[start + len("Human:") : end if end > start else None].strip()
+    for message in reversed(body.get("messages", [])):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return _text_of(message.get("content"))
+    return ""
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
+    """``text`` up to the earliest stop sequence, and that sequence (or None when none occurs)."""
+    best: tuple[int, str] | None = None
+    for stop in stops:
+        if not isinstance(stop, str) or not stop:
+            continue
+        at = text.find(stop)
+        if at != -1 and (best is None or at < best[0]):
+            best = (at, stop)
+    if best is None:
+        return text, None
+    return text[: best[0]], best[1]
+
+
+class _Budget:
+    """Output tokens left before max_tokens; every emitted piece goes through it."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.exhausted = False
+
+    def take(self, pieces: list[str]) -> list[str]:
+        # Output that fits exactly is a complete answer; only output beyond the limit is cut.
+        self.exhausted = self.exhausted or len(pieces) > self.left
+        kept = pieces[: self.left]
+        self.left -= len(kept)
+        return kept
+
+
+# --------------------------------------------------------------------------- Messages
+
+
+@dataclass
+class _Stream:
+    rng: random.Random
+    fixed: int | None
+    chunks: list[PlannedChunk]
+    content: list[dict]
+
+    def block(self, start: dict, deltas: list[tuple[dict, int]]) -> None:
+        index = len(self.content)
+        self.chunks.append(PlannedChunk({"type": "content_block_start", "index": index, "content_block": start}, 0))
+        for delta, tokens in deltas:
+            self.chunks.append(PlannedChunk({"type": "content_block_delta", "index": index, "delta": delta}, tokens))
+        self.chunks.append(PlannedChunk({"type": "content_block_stop", "index": index}, 0))
+
+    def text_deltas(self, pieces: list[str], kind: str, field: str) -> list[tuple[dict, int]]:
+        return [({"type": kind, field: "".join(group)}, len(group)) for group in _groups(pieces, self.rng, self.fixed)]
+
+
+def _thinking_text(prompt: str, budget: int, rng: random.Random) -> list[str]:
+    topic = " ".join(prompt.split()[:12]) or "an empty prompt"
+    steps = [
+        f"The request is about: {topic}.",
+        "First I check whether this is one of the course prompts with a prepared answer.",
+        "Then I decide on the shape of the reply: short and direct, or structured with a list.",
+        "Finally I keep the answer within the token limit and note any stop sequences.",
+        "This reasoning comes from the local Bedrock endpoint and is generated deterministically.",
+    ]
+    take = rng.randint(3, len(steps))
+    pieces = split_tokens(" ".join(steps[:take]))
+    # Never more than the budget allows, and never so much that nothing is left for the answer.
+    return pieces[: max(1, min(budget, len(pieces)))]
+
+
+def _signature(body: dict, seed: int) -> str:
+    raw = b"".join(_digest(body, seed, f"signature{i}") for i in range(6))
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _tool_follow_up(body: dict) -> str | None:
+    """An answer that uses the tool_result in the last user message, or None when there is none."""
+    messages = body.get("messages", [])
+    if not messages or not isinstance(messages[-1].get("content"), list):
+        return None
+    results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+    if not results:
+        return None
+    names: dict[str, str] = {}
+    if len(messages) >= 2 and isinstance(messages[-2].get("content"), list):
+        for block in messages[-2]["content"]:
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                names[str(block.get("id"))] = str(block.get("name"))
+    lines = []
+    for result in results:
+        name = names.get(str(result.get("tool_use_id")), "the tool")
+        text = tool_result_text(result.get("content")).strip() or "(no text)"
+        if result.get("is_error"):
+            lines.append(f"The {name} tool reported an error: {text}. I cannot give a result without it.")
+        else:
+            lines.append(f"The {name} tool returned: {text}")
+    return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
+
+
+def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) -> ResponsePlan:
+    prompt = last_user_text(body)
+    stream = _Stream(rng, chunk_marker(prompt), [], [])
+    budget = _Budget(int(body["max_tokens"]))
+    stop_reason = "end_turn"
+    stop_sequence: str | None = None
+
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        pieces = budget.take(_thinking_text(prompt, int(thinking["budget_tokens"]), rng))
+        signature = _signature(body, seed)
+        deltas = stream.text_deltas(pieces, "thinking_delta", "thinking")
+        deltas.append(({"type": "signature_delta", "signature": signature}, 0))
+        stream.block({"type": "thinking", "thinking": "", "signature": ""}, deltas)
+        stream.content.append({"type": "thinking", "thinking": "".join(pieces), "signature": signature})
+
+    follow_up = _tool_follow_up(body)
+    tool = None
+    if body.get("tools"):
+        tool = choose_tool(body["tools"], body.get("tool_choice"), prompt)
+    forced = isinstance(body.get("tool_choice"), dict) and body["tool_choice"].get("type") in ("any", "tool")
+
+    if tool is not None and (follow_up is None or forced):
+        text = "" if forced else f"I'll use the {tool['name']} tool for this."
+    else:
+        tool = None
+        text = follow_up if follow_up is not None else answer_text(prompt, seed)
+
+    text, stop_sequence = _cut_at_stop(text, list(body.get("stop_sequences", [])))
+    if stop_sequence is not None:
+        tool = None  # the model stopped before it could reach the tool call
+        stop_reason = "stop_sequence"
+    if text and not budget.exhausted:
+        pieces = budget.take(split_tokens(text))
+        if pieces:
+            stream.block({"type": "text", "text": ""}, stream.text_deltas(pieces, "text_delta", "text"))
+            stream.content.append({"type": "text", "text": "".join(pieces)})
+
+    if tool is not None and not budget.exhausted and budget.left == 0:
+        budget.exhausted = True  # no token left to begin the tool call
+    elif tool is not None and not budget.exhausted:
+        tool_input = generate_tool_input(tool.get("input_schema", {}), prompt)
+        pieces = budget.take(split_tokens(json.dumps(tool_input)))
+        partial = "".join(pieces)
+        tool_id = "toolu_bdrk_" + _base62(_digest(body, seed, "tool"), 24)
+        deltas = [({"type": "input_json_delta", "partial_json": ""}, 0)]
+        deltas += stream.text_deltas(pieces, "input_json_delta", "partial_json")
+        stream.block({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}}, deltas)
+        stream.content.append(
+            {"type": "tool_use", "id": tool_id, "name": tool["name"], "input": _parse_or_empty(partial)}
+        )
+        stop_reason = "tool_use"
+
+    if budget.exhausted:
+        stop_reason, stop_sequence = "max_tokens", None
+
+    output_tokens = sum(c.output_tokens for c in stream.chunks)
+    input_tokens = count_input_tokens(body)
+    message_id = "msg_bdrk_" + _base62(_digest(body, seed, "message"), 24)
+    start_message = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model.base_id,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": min(1, output_tokens)},
+    }
+    chunks = [PlannedChunk({"type": "message_start", "message": start_message}, 0), *stream.chunks]
+    chunks.append(
+        PlannedChunk(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                "usage": {"output_tokens": output_tokens},
+            },
+            0,
+        )
+    )
+    chunks.append(PlannedChunk({"type": "message_stop"}, 0))
+    response_body = {
+        **start_message,
+        "content": stream.content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
+    return ResponsePlan("messages", chunks, input_tokens, output_tokens, stop_reason, response_body)
+
+
+def _parse_or_empty(partial: str) -> dict[str, Any]:
+    # A tool call cut by max_tokens leaves incomplete JSON; the full body then reports an empty input.
+    try:
+        value = json.loads(partial)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# --------------------------------------------------------------------------- legacy Text Completions
+
+
+def _plan_legacy(body: dict, seed: int, rng: random.Random) -> ResponsePlan:
+    prompt = last_user_text(body)
+    text = " " + answer_text(prompt, seed)  # Claude 2 completions begin with a space after "Assistant:"
+    limit = int(body["max_tokens_to_sample"])
+    text, custom_stop = _cut_at_stop(text, list(body.get("stop_sequences", [])))
+    all_pieces = split_tokens(text)
+    pieces = all_pieces[:limit]
+    if len(all_pieces) > limit:
+        stop_reason, stop = "max_tokens", None
+    else:
+        stop_reason, stop = "stop_sequence", custom_stop or _LEGACY_STOP
+    groups = _groups(pieces, rng, chunk_marker(prompt)) or [[]]
+    chunks = [
+        PlannedChunk({"completion": "".join(group), "stop_reason": None, "stop": None}, len(group)) for group in groups
+    ]
+    last = chunks[-1]
+    chunks[-1] = PlannedChunk({**last.payload, "stop_reason": stop_reason, "stop": stop}, last.output_tokens)
+    completion = "".join(pieces)
+    output_tokens = len(pieces)
+    return ResponsePlan(
+        "text_completion",
+        chunks,
+        count_input_tokens(body),
+        output_tokens,
+        stop_reason,
+        {"completion": completion, "stop_reason": stop_reason, "stop": stop},
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def plan_response(body: dict, model: ModelInfo, *, seed: int) -> ResponsePlan:
+    """Plan the whole answer to an already validated ``body`` for ``model``; deterministic per seed."""
+    rng = random.Random(_digest(body, seed, "chunking"))
+    if model.api == "text_completion":
+        return _plan_legacy(body, seed, rng)
+    return _plan_messages(body, model, seed, rng)

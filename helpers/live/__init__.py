@@ -1,0 +1,17 @@
+"""The live view: stream Claude's answer into a notebook as formatted Markdown.
+
+``render_stream(result)`` is the one-liner; ``LiveView`` is the widget behind it.
+Modules, one concern each: ``markdown`` (safe, partial-aware Markdown -> HTML),
+``status`` (status lines), ``static`` (the deterministic stored rendering),
+``frontend`` (is a widget frontend attached?), ``kernel_events`` (Stop clicks while
+the cell is busy), ``view`` (the widget and its throttled render loop), ``render``
+(``render_stream``).
+"""
+
+from helpers.live.frontend import widgets_frontend
+from helpers.live.markdown import render_markdown
+from helpers.live.render import render_stream
+from helpers.live.static import StaticRendering
+from helpers.live.view import LiveView
+
+__all__ = ["LiveView", "render_stream", "render_markdown", "StaticRendering", "widgets_frontend"]

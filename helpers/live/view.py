@@ -1,0 +1,211 @@
+"""``LiveView``: one widget box that shows a stream as it arrives, without slowing it.
+
+Two threads, one direction of data (rich's ``Live`` is the model):
+
+* a *reader* thread iterates the ``StreamResult``; ``helpers.stream`` stamps and folds
+  each event into ``result.snapshot`` before yielding it, so timestamps never wait
+  for rendering;
+* the *cell's* thread renders the latest snapshot at a throttled rate (tqdm's
+  ``mininterval`` is the model): at most ``max_updates_per_s`` updates a second, and
+  never more often than keeps rendering under ``max_render_share`` of the wall time
+  (rendering 100 kB of Markdown is not free, and it shares the GIL with the reader).
+  Each widget only sends the traits that changed, batched with ``hold_sync``; the
+  last state is always flushed at the end.
+
+The widget state is the rendered text and nothing else (no Output widget, no
+history), so its size is proportional to what is on screen.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from typing import Any
+
+import ipywidgets as widgets
+
+from helpers.live.kernel_events import CommPump
+from helpers.live.markdown import render_markdown
+from helpers.live.static import StaticRendering, thinking_text, tool_inputs
+from helpers.live.status import LiveFigures, live_status
+
+__all__ = ["LiveView"]
+
+_POLL_S = 0.02  # how often the cell's thread wakes to look for clicks and new data
+
+
+def _check_rate(name: str, value: float) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of updates per second, got {value!r}")
+    return float(value)
+
+
+class LiveView(widgets.VBox):
+    """Status line, Markdown answer, thinking / tool-input areas, Stop button, optional chart.
+
+    ``view.run(result)`` streams ``result`` into the view and returns it when it ends
+    (normally, by error, by Stop, or by a kernel interrupt - the partial result is kept).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_updates_per_s: float = 20,
+        show_chart: bool = False,
+        chart_updates_per_s: float = 2,
+        max_render_share: float = 0.05,
+        **kwargs: Any,
+    ) -> None:
+        self.max_updates_per_s = _check_rate("max_updates_per_s", max_updates_per_s)
+        self.chart_updates_per_s = _check_rate("chart_updates_per_s", chart_updates_per_s)
+        if not 0 < max_render_share <= 1:
+            raise ValueError(f"max_render_share must be in (0, 1], got {max_render_share!r}")
+        self.max_render_share = max_render_share
+        self.show_chart = bool(show_chart)
+
+        self.status = widgets.HTML(value="<small>waiting for the first event...</small>")
+        self.answer = widgets.HTML(value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"))
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(display="none", flex="0 0 auto"))
+        self.thinking = widgets.HTML(value="")
+        self.thinking_box = widgets.Accordion(children=[self.thinking], layout=widgets.Layout(display="none"))
+        self.thinking_box.set_title(0, "Thinking")
+        self.tools = widgets.HTML(value="")
+        self.tools_box = widgets.Accordion(children=[self.tools], layout=widgets.Layout(display="none"))
+        self.tools_box.set_title(0, "Tool input")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning")
+        self.stop_button.on_click(lambda _b: self.stop())
+        body = widgets.HBox([self.answer, self.chart])
+        super().__init__(
+            children=[self.status, self.thinking_box, self.tools_box, body, self.stop_button], **kwargs
+        )
+
+        self.result: Any = None
+        self.update_count = 0  # frames rendered (each sends only what changed)
+        self.stop_requested = False
+        self.interrupted = False
+        self._figures: LiveFigures | None = None
+        self._drawn_events = -1
+        self._last_chart_s = 0.0
+        self._render_cost_s = 0.0
+
+    # --- control ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """End the stream now, keeping everything received (the Stop button calls this)."""
+        self.stop_requested = True
+        if self.result is not None:
+            self.result.close()
+
+    def run(self, result: Any) -> Any:
+        """Stream ``result`` into the view; returns it once it has ended. Never raises StreamError."""
+        self.result = result
+        self._figures = LiveFigures(getattr(result, "request_sent_ns", 0) or 0)
+        if self.stop_requested:
+            result.close()
+        failure: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for _event in result:
+                    pass
+            except Exception as exc:  # StreamError lands on result.error; keep anything else too
+                if getattr(result, "error", None) is not exc:
+                    failure.append(exc)
+
+        reader = threading.Thread(target=read, name="bedrock-stream-reader", daemon=True)
+        reader.start()
+        min_interval = 1.0 / self.max_updates_per_s
+        next_frame = 0.0
+        try:
+            with CommPump() as pump:
+                while reader.is_alive():
+                    reader.join(_POLL_S)
+                    pump()
+                    now = time.perf_counter()
+                    if now >= next_frame:
+                        started = now
+                        self.update()
+                        cost = time.perf_counter() - started
+                        self._render_cost_s = cost
+                        # Keep rendering to a small share of the time: the reader needs the GIL.
+                        next_frame = started + max(min_interval, cost / self.max_render_share)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            result.close()
+            reader.join()
+        self.update(final=True)
+        if failure:
+            raise failure[0]
+        return result
+
+    # --- rendering --------------------------------------------------------------------
+
+    def update(self, *, final: bool = False) -> bool:
+        """Render the latest snapshot now (only what changed). Returns True if anything was drawn."""
+        result = self.result
+        if result is None:
+            return False
+        figures = self._figures
+        assert figures is not None
+        # The event count is the cheap "anything new?" test: a snapshot may be rebuilt per access.
+        seen = len(result.events)
+        if seen == self._drawn_events and not final:
+            return False
+        self._drawn_events = seen
+        snapshot = result.snapshot
+        figures.advance(result.events)
+        done = final or bool(getattr(result, "done", False))
+
+        status = html.escape(live_status(result, figures, done=done))
+        if self.interrupted:
+            status += " · interrupted (kernel interrupt)"
+        self._set(self.status, f"<small>{status}</small>")
+        self._set(self.answer, render_markdown(snapshot.text, partial=not done))
+        thinking = thinking_text(snapshot)
+        if thinking:
+            self._set(self.thinking, render_markdown(thinking, partial=not done))
+            self._show(self.thinking_box)
+        tools = tool_inputs(snapshot)
+        if tools:
+            self._set(
+                self.tools,
+                "".join(f"<b>{html.escape(n)}</b><pre>{html.escape(t)}</pre>" for n, t in tools),
+            )
+            self._show(self.tools_box)
+        if done:
+            self.stop_button.disabled = True
+        if self.show_chart and figures.gaps_ms:
+            now = time.perf_counter()
+            if final or now - self._last_chart_s >= 1.0 / self.chart_updates_per_s:
+                self._last_chart_s = now
+                from helpers.charts import sparkline_png
+
+                self.chart.value = sparkline_png(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms)
+                self._show(self.chart)
+        self.update_count += 1
+        return True
+
+    @staticmethod
+    def _set(widget: widgets.HTML, value: str) -> None:
+        if widget.value != value:  # unchanged traits send nothing
+            with widget.hold_sync():
+                widget.value = value
+
+    @staticmethod
+    def _show(widget: widgets.DOMWidget) -> None:
+        if widget.layout.display == "none":
+            widget.layout.display = None
+
+    # --- plain-text and static forms --------------------------------------------------
+
+    def static(self, *, timing: str = "") -> StaticRendering:
+        """The deterministic rendering of what the view shows now."""
+        if self.result is None:
+            raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
+        return StaticRendering.of(self.result, timing=timing)
+
+    def __repr__(self) -> str:
+        if self.result is None:
+            return "LiveView(no stream yet)"
+        return f"LiveView({StaticRendering.of(self.result).status})"

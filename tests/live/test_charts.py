@@ -1,0 +1,74 @@
+"""The charts plot exactly the timing figures (read back from the artists)."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import pytest
+from live_support import make_result, text_events
+from matplotlib.figure import Figure
+
+from helpers.charts import COLORS, chunk_latency, cumulative_tokens, latency_distribution, sparkline_png
+from helpers.timing import summarize
+
+MS = 1_000_000
+
+
+def _result(ttft_ms: int = 100, step_ms: int = 20, model_id: str = "m", pieces: tuple[str, ...] = ("ab", "cdef", "gh")):
+    sent = 1_000 * MS
+    events = text_events(list(pieces), start_ns=sent + (ttft_ms - step_ms) * MS, step_ns=step_ms * MS,
+                         output_tokens=8)
+    return make_result(events, request_sent_ns=sent, model_id=model_id)
+
+
+def test_chunk_latency_bars_are_ttft_then_gaps() -> None:
+    result = _result()
+    t = summarize(result)
+    fig = chunk_latency(result)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    bars = sorted(ax.patches, key=lambda p: p.get_x())
+    heights = [b.get_height() for b in bars]
+    assert heights == pytest.approx([t["ttft_ms"], *t["gaps_ms"]])
+    assert mcolors.to_hex(bars[0].get_facecolor()) == COLORS["ttft"]  # TTFT is marked
+    assert all(mcolors.to_hex(b.get_facecolor()) == COLORS["gap"] for b in bars[1:])
+    assert "(ms)" in ax.get_ylabel() and "chunk" in ax.get_xlabel()
+    assert "Wait before each streamed chunk" in ax.get_title()
+
+
+def test_cumulative_tokens_steps_and_mean_rate() -> None:
+    result = _result()
+    t = summarize(result)
+    ax = cumulative_tokens(result).axes[0]
+    step, rate = ax.lines[0], ax.lines[1]
+    xs, ys = step.get_xdata(), step.get_ydata()
+    assert list(xs) == pytest.approx(t["chunk_offsets_ms"])
+    assert list(ys) == [2, 6, 8]
+    (x0, x1), (y0, y1) = rate.get_xdata(), rate.get_ydata()
+    assert (y1 - y0) / ((x1 - x0) / 1000) == pytest.approx(t["tokens_per_s"])
+    assert "tokens" in ax.get_ylabel() and "(ms)" in ax.get_xlabel()
+
+
+def test_latency_distribution_groups_runs_by_label() -> None:
+    runs = [_result(100, model_id="a"), _result(300, model_id="b"), _result(200, model_id="a")]
+    fig = latency_distribution(runs, by="model_id")
+    ttft_ax, gap_ax = fig.axes[:2]
+    assert [t.get_text() for t in ttft_ax.get_xticklabels()] == ["a", "b"]
+    points = ttft_ax.collections
+    group_a = sorted(points[0].get_offsets()[:, 1])
+    group_b = sorted(points[1].get_offsets()[:, 1])
+    assert group_a == pytest.approx([100, 200]) and group_b == pytest.approx([300])
+    assert sorted(gap_ax.collections[0].get_offsets()[:, 1]) == pytest.approx([20.0] * 4)
+    # A function works as the grouping too.
+    fig2 = latency_distribution(runs, by=lambda r: summarize(r)["ttft_ms"] > 150)
+    assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == ["False", "True"]
+
+
+def test_latency_distribution_bad_inputs_say_what_to_do() -> None:
+    with pytest.raises(ValueError, match="no attribute 'colour'"):
+        latency_distribution([_result()], by="colour")
+    with pytest.raises(ValueError, match="at least one result"):
+        latency_distribution([])
+
+
+def test_sparkline_is_a_png() -> None:
+    assert sparkline_png([1.0, 2.0, 3.0], ttft_ms=50).startswith(b"\x89PNG")

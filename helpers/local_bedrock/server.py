@@ -254,13 +254,13 @@ class BedrockApp:
         await sleep_until(loop, t0 + done_ms / 1000)
         sent = (loop.time() - t0) * 1000
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
+        self.calls.sent(record, [round(sent, 3)])
+        self.calls.update(record, done=True)
         await self._respond(send, 200, payload, [
             (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
             (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
             (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
         ])
-        self.calls.sent(record, [round(sent, 3)])
-        self.calls.update(record, done=True)
 
     # ---- InvokeModelWithResponseStream -----------------------------------------------------------
 
@@ -308,8 +308,8 @@ class BedrockApp:
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
                 await self._send_frames(send, record, chunks, encoded, pads, shifted, t0, cut, len(chunks))
             watcher_state["finished"] = True
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
             self.calls.update(record, done=True)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if watcher_state["gone"]:
                 main.uncancel()
@@ -338,8 +338,9 @@ class BedrockApp:
             parts = encoded[i : min(j, last)]
             if j > last:
                 parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms))
-            await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+            data = b"".join(parts)
             self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
+            await send({"type": "http.response.body", "body": data, "more_body": True})
             i = j
         return i
 
@@ -363,12 +364,13 @@ class BedrockApp:
         if fault.error == "modelStreamErrorException":
             fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}
         frame = frames.exception_frame(fault.error, message_for(fault), **fields)
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
-        # the HTTP status stays 200: the error travels inside the stream
+        # Recorded before sending: a client may read the record the moment it sees the frame.
+        # The HTTP status stays 200: the error travels inside the stream.
         self.calls.update(record, error=fault.error, error_message=message_for(fault))
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
         state["finished"] = True
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
         self.calls.update(record, done=True)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     # ---- /_local/ control routes -----------------------------------------------------------------
 
@@ -547,7 +549,7 @@ class LocalBedrock:
         options: dict[str, Any] = {
             "endpoint_url": self.endpoint_url,
             "region_name": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            "config": BotoConfig(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5,
+            "config": BotoConfig(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5,
                                  read_timeout=120),
         }
         if "aws_access_key_id" not in kwargs and "aws_secret_access_key" not in kwargs:

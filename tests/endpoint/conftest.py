@@ -53,4 +53,4 @@ def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def client(server: LocalBedrock) -> Any:
     """No retries, so every fault and error reaches the test exactly as the server sent it."""
-    return server.client(config=Config(retries={"mode": "standard", "max_attempts": 1}, read_timeout=30))
+    return server.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30))

@@ -31,19 +31,22 @@ from helpers.events import (
 class RecordingComm(comm.base_comm.BaseComm):
     """A comm whose ``publish_msg`` serializes like a kernel and keeps what it sent."""
 
-    log: list[tuple[str, dict]] = []
+    log: list[tuple[str, str, dict]] = []  # (comm_id, msg_type, data)
     bytes_sent = 0
 
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None,
                     **keys: Any) -> None:
         text = json.dumps({"data": data or {}, "metadata": metadata or {}, **keys}, default=str)
         RecordingComm.bytes_sent += len(text)
-        RecordingComm.log.append((msg_type, data or {}))
+        RecordingComm.log.append((self.comm_id, msg_type, data or {}))
 
 
-def updates(log: list[tuple[str, dict]]) -> list[dict]:
-    """The state-update messages in a recorded log."""
-    return [d for t, d in log if t == "comm_msg" and d.get("method") == "update"]
+def updates(log: list[tuple[str, str, dict]], comm_id: str | None = None) -> list[dict]:
+    """The state-update messages in a recorded log (of one comm when ``comm_id`` is given)."""
+    return [
+        d for c, t, d in log
+        if t == "comm_msg" and d.get("method") == "update" and (comm_id is None or c == comm_id)
+    ]
 
 
 class StandInResult:

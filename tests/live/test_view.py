@@ -1,0 +1,156 @@
+"""LiveView and render_stream: throttling, Stop, memory, Markdown safety, static output."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from live_support import StandInResult, make_result, text_events, updates
+
+from helpers.events import StreamEvent
+from helpers.live import LiveView, StaticRendering, render_stream
+from helpers.live.markdown import close_open_fence, render_markdown
+
+
+def paced(events: list[StreamEvent], per_s: float) -> Iterator[StreamEvent]:
+    """Yield events at about ``per_s`` a second (busy-waiting in small steps, like a fast socket)."""
+    start = time.perf_counter()
+    for i, e in enumerate(events):
+        due = start + i / per_s
+        while time.perf_counter() < due:
+            time.sleep(0.0002)
+        yield e
+
+
+def answer_updates(log: list, view: LiveView) -> list[dict]:
+    """Updates the answer widget sent: one per rendered frame whose text changed."""
+    return updates(log, view.answer.comm.comm_id)
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def test_raw_html_in_model_text_is_escaped() -> None:
+    html = render_markdown('Hi <img src=x onerror="alert(1)"> and <script>x()</script>')
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_open_fence_renders_as_code_mid_stream() -> None:
+    partial = "Here:\n\n```python\nprint('<b>')\n# not a heading"
+    html = render_markdown(partial, partial=True)
+    assert '<pre><code class="language-python">' in html
+    assert "<h1>" not in html and "&lt;b&gt;" in html
+    assert close_open_fence("```\ncode\n```\n") == "```\ncode\n```\n"  # closed fences untouched
+    assert close_open_fence("~~~~\nx").endswith("\n~~~~\n")
+
+
+# --- throttling and final value ----------------------------------------------------------
+
+
+def test_throttled_updates_at_5000_events_per_s_and_final_value(recording_comm) -> None:
+    pieces = [f"w{i} " for i in range(3000)]
+    result = StandInResult(paced(text_events(pieces), 5000))
+    view = LiveView(max_updates_per_s=20)
+    started = time.perf_counter()
+    view.run(result)
+    elapsed = time.perf_counter() - started
+    sent = answer_updates(recording_comm.log, view)
+    allowed = 20 * elapsed + 2  # the rate ceiling, the first frame and the final flush
+    assert 2 <= len(sent) <= allowed, (len(sent), elapsed)
+    assert len(sent) < len(pieces) / 10
+    assert view.answer.value == render_markdown(result.snapshot.text)
+    assert result.snapshot.text == "".join(pieces)
+    assert sent[-1]["state"]["value"] == view.answer.value  # the flush reached the frontend
+
+
+def test_lower_ceiling_sends_fewer_updates(recording_comm) -> None:
+    result = StandInResult(paced(text_events([f"x{i} " for i in range(1500)]), 5000))
+    view = LiveView(max_updates_per_s=2)
+    started = time.perf_counter()
+    view.run(result)
+    assert len(answer_updates(recording_comm.log, view)) <= 2 * (time.perf_counter() - started) + 2
+
+
+def test_bad_option_is_named() -> None:
+    with pytest.raises(ValueError, match="max_updates_per_s must be a positive number"):
+        LiveView(max_updates_per_s=0)
+
+
+# --- Stop ------------------------------------------------------------------------------
+
+
+def test_stop_button_from_another_thread_keeps_partial_text(recording_comm) -> None:
+    pieces = [f"t{i} " for i in range(20000)]
+    result = StandInResult(paced(text_events(pieces), 5000))
+    view = LiveView()
+
+    def click_when_started() -> None:
+        while len(result.events) < 200:
+            time.sleep(0.001)
+        view.stop_button.click()  # the same path as a frontend click
+
+    clicker = threading.Thread(target=click_when_started)
+    clicker.start()
+    view.run(result)
+    clicker.join()
+    assert result.stopped and result.done
+    kept = result.snapshot.text
+    assert 0 < len(kept) < len("".join(pieces)) and "".join(pieces).startswith(kept)
+    assert view.answer.value == render_markdown(kept)
+    assert "stopped" in view.status.value
+    assert view.stop_button.disabled
+
+
+# --- memory ----------------------------------------------------------------------------
+
+
+def test_widget_state_stays_proportional_to_rendered_text(recording_comm) -> None:
+    pieces = ["tok "] * 100_000
+    result = StandInResult(iter(text_events(pieces)))
+    view = LiveView(max_updates_per_s=50)
+    view.run(result)
+    rendered = len(view.answer.value)
+    state_size = sum(len(str(v)) for w in (view, *view.children) for v in w.get_state().values())
+    assert rendered >= len("".join(pieces))
+    assert state_size < rendered + 10_000  # nothing but the current text (no history)
+    assert len(view.children) == 5  # no growing list of outputs
+
+
+# --- static rendering ------------------------------------------------------------------
+
+
+def test_static_rendering_is_deterministic_and_timing_free() -> None:
+    def run(offset_ns: int) -> StaticRendering:
+        events = text_events(["# Title\n\n", "Some **bold** ", "<b>raw</b>"], start_ns=offset_ns,
+                             step_ns=offset_ns // 7 + 1, output_tokens=9)
+        result = make_result(events, request_sent_ns=offset_ns - 5, model_id="anthropic.claude-x")
+        return StaticRendering.of(result)
+
+    a, b = run(1_000_000), run(9_999_999_999)
+    assert a._repr_mimebundle_() == b._repr_mimebundle_()
+    assert a.status == "anthropic.claude-x · stop_reason: end_turn · 9 output tokens"
+    bundle = a._repr_mimebundle_()
+    assert "<h1>Title</h1>" in bundle["text/html"] and "&lt;b&gt;raw" in bundle["text/html"]
+    assert bundle["text/plain"].endswith("<b>raw</b>")
+
+
+def test_render_stream_without_frontend_prints_static(capsys) -> None:
+    result = StandInResult(iter(text_events(["Hello ", "world"])), model_id="m1")
+    returned = render_stream(result, live=None)
+    assert returned is result and result.done
+    out = capsys.readouterr().out
+    assert out == "[m1 · stop_reason: end_turn · 2 output tokens]\nHello world\n"
+
+
+def test_render_stream_live_without_display_returns_result(recording_comm) -> None:
+    result = StandInResult(iter(text_events(["a", "b"])))
+    assert render_stream(result, live=True, display=False).text == "ab"
+    assert updates(recording_comm.log)  # the widget did send its state
+
+
+def test_render_stream_rejects_a_raw_response() -> None:
+    with pytest.raises(TypeError, match="invoke_stream"):
+        render_stream({"body": None})

@@ -1,0 +1,551 @@
+"""Fold stream events into the message they describe.
+
+``fold(state, event) -> state`` is the reference: a pure function over immutable
+snapshots, easy to test and to reason about (the same idea as the anthropic SDK's
+stream accumulator, written here for Bedrock's three stream shapes: Anthropic Messages,
+legacy Text Completions and ConverseStream).
+
+Being pure, ``fold`` copies the growing text on every delta, which is quadratic over a
+long answer. ``Accumulator`` is the fast path ``helpers.stream`` uses while reading: it
+keeps text pieces in lists and builds a ``Snapshot`` only when asked. The tests check
+that both produce identical snapshots for the same events.
+
+Conventions shared by both:
+- ``blocks`` are in order of first appearance; each stream index maps to one block.
+- a tool block's ``input`` is parsed when the block stops; ``None`` before that or if the
+  JSON is incomplete or not an object. No input pieces at all means ``{}``.
+- ``usage`` uses Anthropic's keys (``input_tokens``, ``output_tokens``, ...). ConverseStream's
+  own keys (``inputTokens``...) are kept and the Anthropic names added beside them; legacy
+  completions report tokens only in the invocation metrics, so usage is filled from there.
+- ``metrics`` is Bedrock's ``amazon-bedrock-invocationMetrics`` (Converse: ``latencyMs``).
+- events this module does not know only bump ``event_count``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from helpers.events import (
+    CompletionChunk,
+    ContentBlockStart,
+    ContentBlockStop,
+    ConverseBlockDelta,
+    ConverseBlockStart,
+    ConverseBlockStop,
+    ConverseMessageStart,
+    ConverseMessageStop,
+    ConverseMetadata,
+    InputJsonDelta,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Ping,
+    SignatureDelta,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+)
+
+__all__ = [
+    "TextBlock",
+    "ToolUseBlock",
+    "ThinkingBlock",
+    "OtherBlock",
+    "Block",
+    "Snapshot",
+    "EMPTY",
+    "fold",
+    "fold_all",
+    "Accumulator",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    text: str
+    type: ClassVar[str] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUseBlock:
+    id: str
+    name: str
+    input_json: str
+    input: dict[str, Any] | None
+    type: ClassVar[str] = "tool_use"
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingBlock:
+    thinking: str
+    signature: str | None
+    type: ClassVar[str] = "thinking"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherBlock:
+    """A content block of a kind this course does not model (e.g. ``redacted_thinking``), kept whole."""
+
+    kind: str
+    data: dict[str, Any]
+    type: ClassVar[str] = "other"
+
+
+Block = TextBlock | ToolUseBlock | ThinkingBlock | OtherBlock
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The message accumulated so far."""
+
+    message_id: str | None = None
+    model: str | None = None
+    blocks: tuple[Block, ...] = ()
+    text: str = ""
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    event_count: int = 0
+    output_event_count: int = 0
+    # Stream index of each block, parallel to ``blocks``.
+    indices: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def tool_uses(self) -> tuple[ToolUseBlock, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, ToolUseBlock))
+
+    @property
+    def thinking(self) -> str:
+        return "".join(b.thinking for b in self.blocks if isinstance(b, ThinkingBlock))
+
+
+EMPTY = Snapshot()
+
+
+# --- shared small pieces ---------------------------------------------------------------------
+
+
+def _parse_tool_input(text: str) -> dict[str, Any] | None:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _block_from_start(content_block: dict[str, Any]) -> Block:
+    kind = content_block.get("type", "")
+    if kind == "text":
+        return TextBlock(content_block.get("text") or "")
+    if kind == "tool_use":
+        return ToolUseBlock(str(content_block.get("id", "")), str(content_block.get("name", "")), "", None)
+    if kind == "thinking":
+        return ThinkingBlock(content_block.get("thinking") or "", content_block.get("signature") or None)
+    return OtherBlock(str(kind), dict(content_block))
+
+
+def _converse_block_from_start(start: dict[str, Any]) -> Block:
+    tool = start.get("toolUse")
+    if isinstance(tool, dict):
+        return ToolUseBlock(str(tool.get("toolUseId", "")), str(tool.get("name", "")), "", None)
+    return OtherBlock(next(iter(start), "unknown"), dict(start))
+
+
+def _converse_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    out = dict(usage)
+    if "inputTokens" in usage:
+        out["input_tokens"] = usage["inputTokens"]
+    if "outputTokens" in usage:
+        out["output_tokens"] = usage["outputTokens"]
+    return out
+
+
+def _legacy_usage(metrics: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "inputTokenCount" in metrics:
+        out["input_tokens"] = metrics["inputTokenCount"]
+    if "outputTokenCount" in metrics:
+        out["output_tokens"] = metrics["outputTokenCount"]
+    return out
+
+
+# --- the pure fold ---------------------------------------------------------------------------
+
+
+def _find(state: Snapshot, index: int) -> int:
+    try:
+        return state.indices.index(index)
+    except ValueError:
+        return -1
+
+
+def _put(state: Snapshot, index: int, block: Block, **changes: Any) -> Snapshot:
+    pos = _find(state, index)
+    if pos < 0:
+        blocks = (*state.blocks, block)
+        indices = (*state.indices, index)
+    else:
+        blocks = state.blocks[:pos] + (block,) + state.blocks[pos + 1 :]
+        indices = state.indices
+    text = "".join(b.text for b in blocks if isinstance(b, TextBlock))
+    return replace(state, blocks=blocks, indices=indices, text=text, **changes)
+
+
+def _existing(state: Snapshot, index: int) -> Block | None:
+    pos = _find(state, index)
+    return None if pos < 0 else state.blocks[pos]
+
+
+def _append_text(state: Snapshot, index: int, piece: str, **changes: Any) -> Snapshot:
+    block = _existing(state, index)
+    text = block.text if isinstance(block, TextBlock) else ""
+    return _put(state, index, TextBlock(text + piece), **changes)
+
+
+def _append_tool_json(state: Snapshot, index: int, piece: str, **changes: Any) -> Snapshot:
+    block = _existing(state, index)
+    if not isinstance(block, ToolUseBlock):
+        block = ToolUseBlock("", "", "", None)
+    return _put(state, index, replace(block, input_json=block.input_json + piece), **changes)
+
+
+def _append_thinking(state: Snapshot, index: int, thinking: str = "", signature: str = "", **changes: Any) -> Snapshot:
+    block = _existing(state, index)
+    if not isinstance(block, ThinkingBlock):
+        block = ThinkingBlock("", None)
+    sig = block.signature
+    if signature:
+        sig = (sig or "") + signature
+    return _put(state, index, ThinkingBlock(block.thinking + thinking, sig), **changes)
+
+
+def _stop_block(state: Snapshot, index: int, **changes: Any) -> Snapshot:
+    block = _existing(state, index)
+    if isinstance(block, ToolUseBlock):
+        return _put(state, index, replace(block, input=_parse_tool_input(block.input_json)), **changes)
+    return replace(state, **changes)
+
+
+def fold(state: Snapshot, event: StreamEvent) -> Snapshot:
+    """Return the snapshot after ``event``. Pure: ``state`` is never modified."""
+    counts: dict[str, Any] = {
+        "event_count": state.event_count + 1,
+        "output_event_count": state.output_event_count + (1 if event.carries_output else 0),
+    }
+    ev: Any = event
+    kind = type(event)
+    if kind is TextDelta:
+        return _append_text(state, ev.index, ev.text, **counts)
+    if kind is InputJsonDelta:
+        return _append_tool_json(state, ev.index, ev.partial_json, **counts)
+    if kind is ThinkingDelta:
+        return _append_thinking(state, ev.index, thinking=ev.thinking, **counts)
+    if kind is SignatureDelta:
+        return _append_thinking(state, ev.index, signature=ev.signature, **counts)
+    if kind is ContentBlockStart:
+        return _put(state, ev.index, _block_from_start(ev.content_block), **counts)
+    if kind is ContentBlockStop or kind is ConverseBlockStop:
+        return _stop_block(state, ev.index, **counts)
+    if kind is MessageStart:
+        msg = ev.message
+        return replace(
+            state,
+            message_id=msg.get("id", state.message_id),
+            model=msg.get("model", state.model),
+            usage={**state.usage, **(msg.get("usage") or {})},
+            **counts,
+        )
+    if kind is MessageDelta:
+        return replace(
+            state,
+            stop_reason=ev.stop_reason,
+            stop_sequence=ev.stop_sequence,
+            usage={**state.usage, **(ev.usage or {})},
+            **counts,
+        )
+    if kind is MessageStop:
+        return replace(state, metrics={**state.metrics, **(ev.metrics or {})}, **counts)
+    if kind is CompletionChunk:
+        changes = dict(counts)
+        if ev.stop_reason is not None:
+            changes["stop_reason"] = ev.stop_reason
+            changes["stop_sequence"] = ev.stop if ev.stop_reason == "stop_sequence" else None
+        if ev.metrics:
+            changes["metrics"] = {**state.metrics, **ev.metrics}
+            changes["usage"] = {**state.usage, **_legacy_usage(ev.metrics)}
+        if ev.completion or _find(state, 0) < 0:
+            return _append_text(state, 0, ev.completion, **changes)
+        return replace(state, **changes)
+    if kind is ConverseBlockStart:
+        return _put(state, ev.index, _converse_block_from_start(ev.start), **counts)
+    if kind is ConverseBlockDelta:
+        delta = ev.delta
+        if "text" in delta:
+            return _append_text(state, ev.index, delta["text"], **counts)
+        if "toolUse" in delta:
+            return _append_tool_json(state, ev.index, delta["toolUse"].get("input", ""), **counts)
+        if "reasoningContent" in delta:
+            rc = delta["reasoningContent"]
+            return _append_thinking(
+                state, ev.index, thinking=rc.get("text", ""), signature=rc.get("signature", ""), **counts
+            )
+        return replace(state, **counts)
+    if kind is ConverseMessageStop:
+        return replace(state, stop_reason=ev.stop_reason, **counts)
+    if kind is ConverseMetadata:
+        return replace(
+            state,
+            usage={**state.usage, **_converse_usage(ev.usage or {})},
+            metrics={**state.metrics, **(ev.metrics or {})},
+            **counts,
+        )
+    # Ping, ConverseMessageStart, UnknownEvent and anything newer: counted, nothing else.
+    return replace(state, **counts)
+
+
+def fold_all(events: Iterable[StreamEvent], state: Snapshot = EMPTY) -> Snapshot:
+    """Fold every event in order (the reference for ``Accumulator``)."""
+    for event in events:
+        state = fold(state, event)
+    return state
+
+
+# --- the fast path ---------------------------------------------------------------------------
+
+
+class _Building:
+    """One block while it grows: pieces in lists, joined only when a snapshot is taken."""
+
+    __slots__ = ("kind", "pieces", "sig_pieces", "id", "name", "input", "data", "has_sig")
+
+    def __init__(self, kind: str, id: str = "", name: str = "", data: dict[str, Any] | None = None):
+        self.kind = kind
+        self.pieces: list[str] = []
+        self.sig_pieces: list[str] = []
+        self.has_sig = False
+        self.id = id
+        self.name = name
+        self.input: dict[str, Any] | None = None
+        self.data = data
+
+    @classmethod
+    def from_block(cls, block: Block) -> _Building:
+        if isinstance(block, TextBlock):
+            b = cls("text")
+            if block.text:
+                b.pieces.append(block.text)
+        elif isinstance(block, ToolUseBlock):
+            b = cls("tool_use", block.id, block.name)
+        elif isinstance(block, ThinkingBlock):
+            b = cls("thinking")
+            if block.thinking:
+                b.pieces.append(block.thinking)
+            if block.signature is not None:
+                b.has_sig = True
+                b.sig_pieces.append(block.signature)
+        else:
+            b = cls("other", block.kind, data=block.data)
+        return b
+
+    def freeze(self) -> Block:
+        kind = self.kind
+        if kind == "text":
+            return TextBlock("".join(self.pieces))
+        if kind == "tool_use":
+            return ToolUseBlock(self.id, self.name, "".join(self.pieces), self.input)
+        if kind == "thinking":
+            return ThinkingBlock("".join(self.pieces), "".join(self.sig_pieces) if self.has_sig else None)
+        return OtherBlock(self.id, self.data or {})
+
+
+class Accumulator:
+    """Mutable, append-only twin of ``fold`` for reading a live stream cheaply.
+
+    ``add(event)`` is O(1) per event; ``snapshot()`` builds an immutable ``Snapshot``
+    (cached until the next event). Reading ``snapshot()`` from another thread while one
+    thread adds is safe; the snapshot may then be one event behind its own counters.
+    """
+
+    def __init__(self) -> None:
+        self._blocks: list[_Building] = []
+        self._indices: list[int] = []
+        self._by_index: dict[int, _Building] = {}
+        self.message_id: str | None = None
+        self.model: str | None = None
+        self.stop_reason: str | None = None
+        self.stop_sequence: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.metrics: dict[str, Any] = {}
+        self.event_count = 0
+        self.output_event_count = 0
+        self._cache: Snapshot | None = None
+        self._cache_count = -1
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            TextDelta: self._text,
+            InputJsonDelta: self._tool_json,
+            ThinkingDelta: self._thinking,
+            SignatureDelta: self._signature,
+            ContentBlockStart: self._block_start,
+            ContentBlockStop: self._block_stop,
+            ConverseBlockStop: self._block_stop,
+            MessageStart: self._message_start,
+            MessageDelta: self._message_delta,
+            MessageStop: self._message_stop,
+            CompletionChunk: self._completion,
+            ConverseBlockStart: self._converse_start,
+            ConverseBlockDelta: self._converse_delta,
+            ConverseMessageStop: self._converse_stop,
+            ConverseMetadata: self._converse_metadata,
+            Ping: _ignore,
+            ConverseMessageStart: _ignore,
+        }
+
+    def add(self, event: StreamEvent) -> None:
+        self.event_count += 1
+        handler = self._dispatch.get(type(event))
+        if handler is None:
+            if event.carries_output:
+                self.output_event_count += 1
+            return
+        handler(event)
+
+    def add_all(self, events: Iterable[StreamEvent]) -> Accumulator:
+        for event in events:
+            self.add(event)
+        return self
+
+    # -- block bookkeeping
+    def _at(self, index: int, kind: str) -> _Building:
+        b = self._by_index.get(index)
+        if b is None or b.kind != kind:
+            b = self._replace(index, _Building(kind))
+        return b
+
+    def _replace(self, index: int, b: _Building) -> _Building:
+        old = self._by_index.get(index)
+        if old is None:
+            self._blocks.append(b)
+            self._indices.append(index)
+        else:
+            self._blocks[self._indices.index(index)] = b
+        self._by_index[index] = b
+        return b
+
+    # -- handlers (the hot ones first)
+    def _text(self, ev: TextDelta) -> None:
+        self.output_event_count += 1
+        b = self._by_index.get(ev.index)
+        if b is None or b.kind != "text":
+            b = self._replace(ev.index, _Building("text"))
+        b.pieces.append(ev.text)
+
+    def _tool_json(self, ev: InputJsonDelta) -> None:
+        self.output_event_count += 1
+        b = self._by_index.get(ev.index)
+        if b is None or b.kind != "tool_use":
+            b = self._replace(ev.index, _Building("tool_use"))
+        b.pieces.append(ev.partial_json)
+
+    def _thinking(self, ev: ThinkingDelta) -> None:
+        self.output_event_count += 1
+        self._at(ev.index, "thinking").pieces.append(ev.thinking)
+
+    def _signature(self, ev: SignatureDelta) -> None:
+        b = self._at(ev.index, "thinking")
+        if ev.signature:
+            b.has_sig = True
+            b.sig_pieces.append(ev.signature)
+
+    def _block_start(self, ev: ContentBlockStart) -> None:
+        self._replace(ev.index, _Building.from_block(_block_from_start(ev.content_block)))
+
+    def _converse_start(self, ev: ConverseBlockStart) -> None:
+        self._replace(ev.index, _Building.from_block(_converse_block_from_start(ev.start)))
+
+    def _block_stop(self, ev: ContentBlockStop | ConverseBlockStop) -> None:
+        b = self._by_index.get(ev.index)
+        if b is not None and b.kind == "tool_use":
+            b.input = _parse_tool_input("".join(b.pieces))
+
+    def _message_start(self, ev: MessageStart) -> None:
+        msg = ev.message
+        self.message_id = msg.get("id", self.message_id)
+        self.model = msg.get("model", self.model)
+        self.usage = {**self.usage, **(msg.get("usage") or {})}
+
+    def _message_delta(self, ev: MessageDelta) -> None:
+        self.stop_reason = ev.stop_reason
+        self.stop_sequence = ev.stop_sequence
+        self.usage = {**self.usage, **(ev.usage or {})}
+
+    def _message_stop(self, ev: MessageStop) -> None:
+        self.metrics = {**self.metrics, **(ev.metrics or {})}
+
+    def _completion(self, ev: CompletionChunk) -> None:
+        if ev.completion:
+            self.output_event_count += 1
+        if ev.stop_reason is not None:
+            self.stop_reason = ev.stop_reason
+            self.stop_sequence = ev.stop if ev.stop_reason == "stop_sequence" else None
+        if ev.metrics:
+            self.metrics = {**self.metrics, **ev.metrics}
+            self.usage = {**self.usage, **_legacy_usage(ev.metrics)}
+        if ev.completion or 0 not in self._by_index:
+            self._at(0, "text").pieces.append(ev.completion)
+
+    def _converse_delta(self, ev: ConverseBlockDelta) -> None:
+        if ev.carries_output:
+            self.output_event_count += 1
+        delta = ev.delta
+        if "text" in delta:
+            self._at(ev.index, "text").pieces.append(delta["text"])
+        elif "toolUse" in delta:
+            self._at(ev.index, "tool_use").pieces.append(delta["toolUse"].get("input", ""))
+        elif "reasoningContent" in delta:
+            rc = delta["reasoningContent"]
+            b = self._at(ev.index, "thinking")
+            b.pieces.append(rc.get("text", ""))
+            sig = rc.get("signature", "")
+            if sig:
+                b.has_sig = True
+                b.sig_pieces.append(sig)
+
+    def _converse_stop(self, ev: ConverseMessageStop) -> None:
+        self.stop_reason = ev.stop_reason
+
+    def _converse_metadata(self, ev: ConverseMetadata) -> None:
+        self.usage = {**self.usage, **_converse_usage(ev.usage or {})}
+        self.metrics = {**self.metrics, **(ev.metrics or {})}
+
+    # -- reading
+    def snapshot(self) -> Snapshot:
+        count = self.event_count
+        cached = self._cache
+        if cached is not None and self._cache_count == count:
+            return cached
+        blocks = tuple(b.freeze() for b in list(self._blocks))
+        snap = Snapshot(
+            message_id=self.message_id,
+            model=self.model,
+            blocks=blocks,
+            text="".join(b.text for b in blocks if isinstance(b, TextBlock)),
+            stop_reason=self.stop_reason,
+            stop_sequence=self.stop_sequence,
+            usage=dict(self.usage),
+            metrics=dict(self.metrics),
+            event_count=count,
+            output_event_count=self.output_event_count,
+            indices=tuple(self._indices[: len(blocks)]),
+        )
+        self._cache, self._cache_count = snap, count
+        return snap
+
+
+def _ignore(_event: StreamEvent) -> None:
+    return None

@@ -291,15 +291,9 @@ def _check_unit_interval(body: dict, key: str, out: list[Problem]) -> None:
         return
     value = body[key]
     if not _is_number(value):
-        out.append(
-            Problem(
-                key, f"expected type: Number, found: {_kind(value)}", f"set {key} to a number from 0 to 1"
-            )
-        )
+        out.append(Problem(key, f"expected type: Number, found: {_kind(value)}", f"set {key} to a number from 0 to 1"))
     elif not 0 <= value <= 1:
-        out.append(
-            Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1")
-        )
+        out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1"))
 
 
 def _check_top_k(body: dict, out: list[Problem]) -> None:
@@ -308,14 +302,10 @@ def _check_top_k(body: dict, out: list[Problem]) -> None:
     value = body["top_k"]
     if not _is_int(value):
         out.append(
-            Problem(
-                "top_k", f"expected type: Integer, found: {_kind(value)}", "set top_k to a whole number >= 0"
-            )
+            Problem("top_k", f"expected type: Integer, found: {_kind(value)}", "set top_k to a whole number >= 0")
         )
     elif value < 0:
-        out.append(
-            Problem("top_k", f"{value} is not higher or equal to 0", "set top_k to a whole number >= 0")
-        )
+        out.append(Problem("top_k", f"{value} is not higher or equal to 0", "set top_k to a whole number >= 0"))
 
 
 def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
@@ -408,14 +398,10 @@ def _check_text_block(block: dict, path: str, out: list[Problem]) -> None:
     text = block.get("text")
     if not isinstance(text, str):
         out.append(
-            Problem(
-                f"{path}.text", "a text block needs a string [text]", 'write {"type": "text", "text": "..."}'
-            )
+            Problem(f"{path}.text", "a text block needs a string [text]", 'write {"type": "text", "text": "..."}')
         )
     elif not text:
-        out.append(
-            Problem(f"{path}.text", "text content blocks must be non-empty", "remove the block or add text")
-        )
+        out.append(Problem(f"{path}.text", "text content blocks must be non-empty", "remove the block or add text"))
 
 
 def _check_image_block(block: dict, path: str, model: ModelInfo, out: list[Problem]) -> None:
@@ -433,9 +419,7 @@ def _check_image_block(block: dict, path: str, model: ModelInfo, out: list[Probl
         out.append(Problem(f"{path}.source", "an image block needs a [source] object", fix))
         return
     if source.get("type") != "base64":
-        out.append(
-            Problem(f"{path}.source.type", f"{_show(source.get('type'))} is not a valid enum value", fix)
-        )
+        out.append(Problem(f"{path}.source.type", f"{_show(source.get('type'))} is not a valid enum value", fix))
     if source.get("media_type") not in IMAGE_MEDIA_TYPES:
         out.append(
             Problem(
@@ -561,9 +545,7 @@ def _check_block(block: object, path: str, role: object, model: ModelInfo, out: 
         _check_tool_use_block(block, path, out)
     elif kind == "tool_result":
         if role == "assistant":
-            out.append(
-                Problem(path, "tool_result blocks may only appear in user messages", "move it to a user turn")
-            )
+            out.append(Problem(path, "tool_result blocks may only appear in user messages", "move it to a user turn"))
         _check_tool_result_block(block, path, model, out)
 
 
@@ -626,8 +608,7 @@ def _check_messages(body: dict, model: ModelInfo, out: list[Problem]) -> None:
             out.append(
                 Problem(
                     f"{path}.role",
-                    'roles must alternate between "user" and "assistant", '
-                    f'but found multiple "{role}" roles in a row',
+                    f'roles must alternate between "user" and "assistant", but found multiple "{role}" roles in a row',
                     "merge consecutive messages of the same role into one message",
                 )
             )
@@ -710,21 +691,15 @@ def _check_tools(body: dict, out: list[Problem]) -> list[str]:
                 )
             )
         elif name in names:
-            out.append(
-                Problem(f"{path}.name", f"tool names must be unique; {name!r} is repeated", "rename one tool")
-            )
+            out.append(Problem(f"{path}.name", f"tool names must be unique; {name!r} is repeated", "rename one tool"))
         else:
             names.append(name)
         if "description" in tool and not isinstance(tool["description"], str):
-            out.append(
-                Problem(f"{path}.description", "description must be a string", "describe the tool in words")
-            )
+            out.append(Problem(f"{path}.description", "description must be a string", "describe the tool in words"))
         schema = tool.get("input_schema")
         schema_fix = 'set input_schema to a JSON Schema like {"type": "object", "properties": {...}}'
         if not isinstance(schema, dict):
-            out.append(
-                Problem(f"{path}.input_schema", "required key [input_schema] must be an object", schema_fix)
-            )
+            out.append(Problem(f"{path}.input_schema", "required key [input_schema] must be an object", schema_fix))
         elif schema.get("type") != "object":
             out.append(Problem(f"{path}.input_schema.type", 'input_schema.type must be "object"', schema_fix))
     return names
@@ -744,16 +719,12 @@ def _check_tool_choice(body: dict, tool_names: list[str], out: list[Problem]) ->
         return
     if kind in ("any", "tool") and "tools" not in body:
         out.append(
-            Problem(
-                "tool_choice", f"tool_choice {kind!r} needs a [tools] list", "add tools or drop tool_choice"
-            )
+            Problem("tool_choice", f"tool_choice {kind!r} needs a [tools] list", "add tools or drop tool_choice")
         )
     if kind == "tool":
         name = choice.get("name")
         if not isinstance(name, str) or not name:
-            out.append(
-                Problem("tool_choice.name", 'tool_choice "tool" needs a [name]', "name one of your tools")
-            )
+            out.append(Problem("tool_choice.name", 'tool_choice "tool" needs a [name]', "name one of your tools"))
         elif name not in tool_names and "tools" in body:
             out.append(
                 Problem(
@@ -855,9 +826,7 @@ def _check_version(body: dict, out: list[Problem]) -> None:
     if "anthropic_version" not in body:
         out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix))
     elif body["anthropic_version"] != ANTHROPIC_VERSION:
-        out.append(
-            Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix)
-        )
+        out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix))
 
 
 def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
@@ -867,8 +836,7 @@ def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
             Problem(
                 "prompt",
                 f"{model.name} uses the Messages API, not Text Completions",
-                "replace prompt/max_tokens_to_sample with max_tokens and "
-                'messages=[{"role": "user", "content": ...}]',
+                'replace prompt/max_tokens_to_sample with max_tokens and messages=[{"role": "user", "content": ...}]',
             )
         )
     _check_version(body, out)

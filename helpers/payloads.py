@@ -1,0 +1,267 @@
+"""Request bodies for Claude on Bedrock, and a check that runs before anything is sent.
+
+The builders return plain dicts ready for ``json.dumps`` -- the same thing AWS's own
+examples build by hand -- with ``anthropic_version`` always set and only the keys you
+gave. ``validate_body`` applies the very rules the local endpoint enforces
+(``helpers.bedrock_rules``, one source of truth) and raises ``PayloadError`` listing
+every problem at once, each with its field path and the fix.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from helpers.bedrock_rules import (
+    ANTHROPIC_VERSION,
+    IMAGE_MEDIA_TYPES,
+    ModelLookupError,
+    Problem,
+    check_body,
+    parse_body,
+    resolve_model,
+)
+from helpers.errors import PayloadError
+
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "messages_body",
+    "text_completion_body",
+    "image_block",
+    "detect_media_type",
+    "validate_body",
+    "PayloadError",
+]
+
+_HUMAN = "\n\nHuman:"
+_ASSISTANT = "\n\nAssistant:"
+
+ImageSource = str | os.PathLike[str] | bytes | bytearray
+
+
+# --- images ------------------------------------------------------------------------------------
+
+
+def detect_media_type(data: bytes) -> str | None:
+    """The image media type from the file's first bytes (magic numbers), or None if not one Claude reads."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _image_bytes(source: ImageSource) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source), "the given bytes"
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"image {str(path)!r} not found: pass the path of an existing PNG, JPEG, GIF or WebP file, "
+                "or the file's bytes"
+            )
+        return path.read_bytes(), repr(str(path))
+    raise TypeError(f"an image must be a file path or bytes, not {type(source).__name__}")
+
+
+def image_block(source: ImageSource, media_type: str | None = None) -> dict[str, Any]:
+    """A Messages image block (base64 source) from a file path or raw bytes.
+
+    The media type is read from the data's magic bytes; a ``media_type`` you give must
+    agree with them (Bedrock rejects an image whose declared type is not its real one).
+    """
+    data, what = _image_bytes(source)
+    if not data:
+        raise ValueError(f"{what} is empty: pass a non-empty image")
+    detected = detect_media_type(data)
+    if media_type is not None and media_type not in IMAGE_MEDIA_TYPES:
+        raise ValueError(f"media_type {media_type!r} is not one Claude reads; use one of {IMAGE_MEDIA_TYPES}")
+    if detected is None:
+        if media_type is None:
+            raise ValueError(
+                f"{what} is not a PNG, JPEG, GIF or WebP image (unrecognised first bytes {data[:8]!r}); "
+                "convert it to one of those formats"
+            )
+        detected = media_type
+    elif media_type is not None and media_type != detected:
+        raise ValueError(
+            f"{what} is {detected} but media_type says {media_type}: drop media_type or set it to {detected}"
+        )
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": detected, "data": base64.b64encode(data).decode("ascii")},
+    }
+
+
+# --- Messages ----------------------------------------------------------------------------------
+
+
+def _with_images(content: Any, images: Sequence[ImageSource]) -> list[dict[str, Any]]:
+    blocks = [image_block(img) for img in images]
+    if isinstance(content, str):
+        return [*blocks, {"type": "text", "text": content}]
+    if isinstance(content, list):
+        return [*blocks, *content]
+    raise TypeError(f"message content must be a str or a list of blocks, not {type(content).__name__}")
+
+
+def messages_body(
+    prompt_or_messages: str | Sequence[dict[str, Any]],
+    *,
+    max_tokens: int,
+    system: str | list[dict[str, Any]] | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    stop_sequences: Sequence[str] | None = None,
+    tools: Sequence[dict[str, Any]] | None = None,
+    tool_choice: dict[str, Any] | str | None = None,
+    thinking: dict[str, Any] | int | None = None,
+    images: Sequence[ImageSource] | None = None,
+) -> dict[str, Any]:
+    """An Anthropic Messages body for InvokeModel / InvokeModelWithResponseStream.
+
+    A str prompt becomes one user message. ``images`` (paths or bytes) become image
+    blocks placed before the text of the last user message. ``thinking`` may be the
+    full dict or just the token budget (``thinking=2048``). ``tool_choice`` may be
+    ``"auto"`` / ``"any"`` or a tool name as a shortcut.
+    """
+    if isinstance(prompt_or_messages, str):
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt_or_messages}]
+    elif isinstance(prompt_or_messages, Sequence) and not isinstance(prompt_or_messages, bytes | bytearray):
+        messages = [dict(m) if isinstance(m, dict) else m for m in prompt_or_messages]
+    else:
+        raise TypeError(
+            "messages_body() takes a prompt str or a list of messages "
+            f"([{{'role': 'user', 'content': ...}}]), not {type(prompt_or_messages).__name__}"
+        )
+    if isinstance(images, str | bytes | bytearray | os.PathLike):
+        images = [images]
+    if images:
+        last_user = next((m for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), None)
+        if last_user is None:
+            raise ValueError("images need a user message to go into: add one, or pass a prompt str")
+        last_user["content"] = _with_images(last_user.get("content", ""), images)
+
+    body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION, "max_tokens": max_tokens}
+    if system is not None:
+        body["system"] = system
+    body["messages"] = messages
+    _put_sampling(body, temperature, top_p, top_k, stop_sequences)
+    if tools is not None:
+        body["tools"] = list(tools)
+    if tool_choice is not None:
+        if isinstance(tool_choice, str):
+            tool_choice = (
+                {"type": tool_choice}
+                if tool_choice in ("auto", "any", "none")
+                else {"type": "tool", "name": tool_choice}
+            )
+        body["tool_choice"] = tool_choice
+    if thinking is not None:
+        if isinstance(thinking, int) and not isinstance(thinking, bool):
+            thinking = {"type": "enabled", "budget_tokens": thinking}
+        body["thinking"] = thinking
+    return body
+
+
+def _put_sampling(
+    body: dict[str, Any],
+    temperature: float | None,
+    top_p: float | None,
+    top_k: int | None,
+    stop_sequences: Sequence[str] | None,
+) -> None:
+    if temperature is not None:
+        body["temperature"] = temperature
+    if top_p is not None:
+        body["top_p"] = top_p
+    if top_k is not None:
+        body["top_k"] = top_k
+    if stop_sequences is not None:
+        if isinstance(stop_sequences, str):
+            stop_sequences = [stop_sequences]
+        body["stop_sequences"] = list(stop_sequences)
+
+
+# --- legacy Text Completions -------------------------------------------------------------------
+
+
+def text_completion_body(
+    prompt: str,
+    *,
+    max_tokens_to_sample: int,
+    stop_sequences: Sequence[str] | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+) -> dict[str, Any]:
+    """A legacy Text Completions body (Claude Instant / v2 / v2.1).
+
+    A plain prompt is wrapped as ``"\\n\\nHuman: <prompt>\\n\\nAssistant:"``; a prompt that
+    already starts with ``"\\n\\nHuman:"`` is sent as given.
+    """
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+    if not prompt.startswith(_HUMAN):
+        prompt = f"{_HUMAN} {prompt.strip()}{_ASSISTANT}"
+    body: dict[str, Any] = {
+        "anthropic_version": ANTHROPIC_VERSION,
+        "prompt": prompt,
+        "max_tokens_to_sample": max_tokens_to_sample,
+    }
+    _put_sampling(body, temperature, top_p, top_k, stop_sequences)
+    return body
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def validate_body(body: dict[str, Any] | str | bytes, model_id: str) -> dict[str, Any]:
+    """Check ``body`` for ``model_id`` with the endpoint's own rules; return the body as Bedrock will read it.
+
+    Raises ``PayloadError`` whose ``.problems`` lists every problem (path, rule, fix).
+    """
+    try:
+        model = resolve_model(model_id)
+    except ModelLookupError as exc:
+        raise PayloadError(
+            [Problem("modelId", exc.message, "use a Claude model id such as anthropic.claude-3-haiku-20240307-v1:0")],
+            model_id=model_id,
+        ) from None
+    if isinstance(body, dict):
+        try:
+            raw = json.dumps(body).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise PayloadError(
+                [
+                    Problem(
+                        "#",
+                        f"the body cannot be turned into JSON ({exc})",
+                        "use only str, int, float, bool, None, list and dict values (base64-encode bytes)",
+                    )
+                ],
+                model_id=model_id,
+            ) from None
+    elif isinstance(body, str):
+        raw = body.encode("utf-8")
+    elif isinstance(body, bytes | bytearray):
+        raw = bytes(body)
+    else:
+        raise TypeError(f"body must be a dict, a JSON str or bytes, not {type(body).__name__}")
+    parsed, problems = parse_body(raw)
+    if not problems:
+        problems = check_body(parsed, model)
+    if problems:
+        raise PayloadError(problems, model_id=model_id)
+    assert isinstance(parsed, dict)
+    return parsed

@@ -390,7 +390,11 @@ class BedrockApp:
             await self._respond_json(send, 200, {"cleared": True})
         elif path == "/_local/faults" and method == "POST":
             try:
-                spec = json.loads(body)
+                try:
+                    spec = json.loads(body)
+                except ValueError:
+                    raise ValueError('fault: the body must be JSON, e.g. {"error": "ThrottlingException", '
+                                     '"at": "request"} or a list of such objects') from None
                 specs = spec if isinstance(spec, list) else [spec]
                 added = [self.faults.add(s) for s in specs]
             except ValueError as error:

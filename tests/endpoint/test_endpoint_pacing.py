@@ -1,0 +1,84 @@
+"""Pacing: the schedule is seeded and scaled, the server never sends early, clients see its rhythm."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+
+import pytest
+from conftest import HAIKU, messages_body
+
+from helpers.local_bedrock import LatencyModel, LocalBedrock
+from helpers.local_bedrock.pacing import rng_for, schedule
+
+
+def test_schedule_is_seeded_monotonic_and_scaled() -> None:
+    tokens = [0, 0, 1, 2, 1, 3, 0, 0, 0]
+    model = LatencyModel()
+    first = schedule(tokens, model, 1.0, rng_for(0, "a"))
+    assert first == schedule(tokens, model, 1.0, rng_for(0, "a"))
+    assert first != schedule(tokens, model, 1.0, rng_for(1, "a"))
+    assert all(b >= a for a, b in zip(first, first[1:], strict=False))
+    assert 0.3 * 1000 <= first[0] <= 0.5 * 1000  # ~0.4 s to the first byte, +-25 %
+    halved = schedule(tokens, model, 0.5, rng_for(0, "a"))
+    assert halved == pytest.approx([x / 2 for x in first], abs=0.01)
+    assert schedule(tokens, model, 0, random.Random(0)) == [0.0] * len(tokens)
+
+
+def test_schedule_follows_the_token_rate() -> None:
+    model = LatencyModel(first_byte_s=0.0, token_jitter=0.0, first_byte_jitter=0.0, tokens_per_s=50)
+    assert schedule([0, 5, 5], model, 1.0, random.Random(0)) == [0.0, 100.0, 200.0]
+
+
+def test_latency_model_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="tokens_per_s"):
+        LatencyModel(tokens_per_s=0)
+    with pytest.raises(ValueError, match="known keys"):
+        LatencyModel.coerce({"ttft": 1})
+    with pytest.raises(ValueError, match="time_scale"):
+        LocalBedrock(time_scale=-1)
+
+
+def test_paced_stream_follows_its_recorded_schedule() -> None:
+    with LocalBedrock(seed=3, time_scale=1.0) as server:
+        client = server.client()
+        response = client.invoke_model_with_response_stream(
+            modelId=HAIKU, body=json.dumps(messages_body("[[length=60]] Tell me about rivers.", max_tokens=100)))
+        seen = []
+        for event in response["body"]:
+            seen.append(time.perf_counter() * 1000)
+            json.loads(event["chunk"]["bytes"])
+        record = server.calls[0]
+    planned, sent = record.schedule_ms, record.sent_ms
+    assert len(seen) == len(planned) == len(sent) > 20
+    # the server never sends before a frame is due (sleeps never end early)
+    assert all(s >= p for s, p in zip(sent, planned, strict=True))
+    # the client's receive times, relative to its first event, track the schedule (generous tolerance:
+    # machines are noisy, but a broken pacer is off by whole tens or hundreds of milliseconds)
+    client_rel = [t - seen[0] for t in seen]
+    plan_rel = [p - planned[0] for p in planned]
+    errors = [abs(c - p) for c, p in zip(client_rel, plan_rel, strict=True)]
+    assert statistics.median(errors) < 25, errors
+    assert plan_rel[-1] > 200  # the schedule really spreads the frames out
+
+
+def test_invoke_model_waits_for_the_whole_answer() -> None:
+    with LocalBedrock(seed=1, time_scale=1.0, latency={"first_byte_s": 0.05, "tokens_per_s": 400}) as server:
+        client = server.client()
+        response = client.invoke_model(modelId=HAIKU, body=json.dumps(messages_body(max_tokens=40)))
+        latency = int(response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-invocation-latency"])
+        record = server.calls[0]
+    assert record.sent_ms[0] >= record.schedule_ms[0] > 50
+    assert latency == round(record.sent_ms[0])
+
+
+def test_metrics_are_what_the_server_measured(server, client) -> None:
+    response = client.invoke_model_with_response_stream(modelId=HAIKU, body=json.dumps(messages_body()))
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in response["body"]]
+    metrics = chunks[-1]["amazon-bedrock-invocationMetrics"]
+    record = server.calls[0]
+    assert metrics["firstByteLatency"] == round(record.sent_ms[0])
+    assert metrics["invocationLatency"] == round(record.sent_ms[-1])
+    assert metrics["inputTokenCount"] == chunks[0]["message"]["usage"]["input_tokens"]

@@ -1,0 +1,76 @@
+"""The anthropic SDK's AnthropicBedrock sees what boto3 sees, for the same request and seed."""
+
+from __future__ import annotations
+
+import pytest
+from anthropic import AnthropicBedrock
+from conftest import HAIKU, joined_text, messages_body, stream_chunks
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Get the current weather for a city.",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+# The installed anthropic SDK fills in its own first-party version ("2026-10-21") when the body has none;
+# Bedrock's documented value is pinned here so the comparison is about streaming, not about that default.
+BEDROCK_VERSION = {"anthropic_version": "bedrock-2023-05-31"}
+
+
+@pytest.fixture(scope="module")
+def anthropic_client(server) -> AnthropicBedrock:
+    return AnthropicBedrock(base_url=server.endpoint_url, aws_access_key="x", aws_secret_key="y",
+                            aws_region="us-east-1", max_retries=0)
+
+
+@pytest.mark.parametrize(("model_id", "extra"), [
+    (HAIKU, {}),
+    (HAIKU, {"max_tokens": 9}),
+    ("us.anthropic.claude-3-5-haiku-20241022-v1:0", {"system": "Answer briefly."}),
+    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0", {}),
+])
+def test_same_text_stop_reason_and_usage_as_boto3(client, anthropic_client, model_id, extra) -> None:
+    body = messages_body("What is an event stream?", **extra)
+    chunks = stream_chunks(client, body, model_id)
+    delta = next(c for c in chunks if c["type"] == "message_delta")
+    start = chunks[0]["message"]
+    kwargs = {k: v for k, v in body.items() if k != "anthropic_version"}
+    with anthropic_client.messages.stream(model=model_id, extra_body=BEDROCK_VERSION, **kwargs) as stream:
+        text = stream.get_final_text()
+        final = stream.get_final_message()
+    assert text == joined_text(chunks)
+    assert final.stop_reason == delta["delta"]["stop_reason"]
+    assert final.usage.output_tokens == delta["usage"]["output_tokens"]
+    assert final.usage.input_tokens == start["usage"]["input_tokens"]
+
+
+def test_tool_use_input_matches(client, anthropic_client) -> None:
+    body = messages_body("What is the weather in Oslo?", tools=[WEATHER_TOOL],
+                         tool_choice={"type": "tool", "name": "get_weather"})
+    chunks = stream_chunks(client, body)
+    kwargs = {k: v for k, v in body.items() if k != "anthropic_version"}
+    with anthropic_client.messages.stream(model=HAIKU, extra_body=BEDROCK_VERSION, **kwargs) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    pieces = "".join(c["delta"]["partial_json"] for c in chunks
+                     if c["type"] == "content_block_delta" and c["delta"]["type"] == "input_json_delta")
+    import json
+
+    assert final.content[-1].input == json.loads(pieces)
+
+
+def test_anthropic_sdk_surfaces_an_in_stream_exception(server, anthropic_client) -> None:
+    server.faults.add(error="modelStreamErrorException", at="event", after=3)
+    with pytest.raises(Exception, match="(?i)model stream|modelStreamErrorException"):  # noqa: B017
+        with anthropic_client.messages.stream(model=HAIKU, max_tokens=100, extra_body=BEDROCK_VERSION,
+                                              messages=[{"role": "user", "content": "hi"}]) as stream:
+            stream.get_final_text()
+
+
+def test_anthropic_sdk_gets_a_typed_rate_limit_error(server, anthropic_client) -> None:
+    import anthropic
+
+    server.faults.add(error="ThrottlingException")
+    with pytest.raises(anthropic.RateLimitError):
+        anthropic_client.messages.create(model=HAIKU, max_tokens=10, messages=[{"role": "user", "content": "hi"}])

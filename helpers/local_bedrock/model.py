@@ -16,10 +16,7 @@ from helpers.bedrock_rules import (
     validation_message,
 )
 
-try:
-    from .responder import PlannedChunk, ResponsePlan, plan_response
-except ImportError:  # TEMPORARY until the model half's responder lands
-    from ._standin import PlannedChunk, ResponsePlan, plan_response  # type: ignore[assignment]
+from .responder import PlannedChunk, ResponsePlan, plan_response
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -1,0 +1,74 @@
+"""Endpoint figures for one stream: frames per second at time_scale 0, send error when paced.
+
+``endpoint.frames_per_s_single``: one ~20,000-frame stream at time_scale 0, read by a lean client that
+only pulls bytes off the socket (no decoding), so the figure is the server's, not a parser's.
+``endpoint.send_error_ms_p99_single``: one paced stream at time_scale 1; the 99th percentile of
+(actual send offset - scheduled offset) as the server recorded them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+from helpers.local_bedrock import LocalBedrock
+
+# A model with a large output limit, and the responder's markers for an exact-length, one-token-per-delta
+# answer (see helpers.local_bedrock.answers).
+LONG_MODEL = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+FRAMES_WANTED = 20_000
+
+
+def _body(tokens: int, chunk: int = 1) -> bytes:
+    return json.dumps({
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": tokens + 100,
+        "messages": [{"role": "user", "content": f"[[length={tokens}]] [[chunk={chunk}]] Tell me about rivers."}],
+    }).encode()
+
+
+def _read_stream(port: int, model_id: str, body: bytes) -> tuple[int, float]:
+    """POST and read the whole response as raw bytes; returns (bytes read, seconds)."""
+    request = (
+        f"POST /model/{model_id}/invoke-with-response-stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        start = time.perf_counter()
+        sock.sendall(request)
+        total = 0
+        while chunk := sock.recv(1 << 20):
+            total += len(chunk)
+        return total, time.perf_counter() - start
+
+
+def frames_per_second(runs: int = 3) -> float:
+    with LocalBedrock(seed=0, time_scale=0) as server:
+        body = _body(FRAMES_WANTED)
+        _read_stream(server.port, LONG_MODEL, _body(200))  # warm-up
+        best = 0.0
+        for _ in range(runs):
+            _, seconds = _read_stream(server.port, LONG_MODEL, body)
+            frames = len(server.calls[0].sent_ms)
+            best = max(best, frames / seconds)
+        return best
+
+
+def send_error_p99_ms(tokens: int = 300) -> float:
+    with LocalBedrock(seed=0, time_scale=1.0) as server:
+        _read_stream(server.port, LONG_MODEL, _body(tokens))
+        record = server.calls[0]
+    errors = sorted(sent - planned for sent, planned in zip(record.sent_ms, record.schedule_ms, strict=True))
+    return errors[min(len(errors) - 1, int(0.99 * len(errors)))]
+
+
+def run() -> dict[str, float]:
+    return {
+        "endpoint.frames_per_s_single": round(frames_per_second(), 1),
+        "endpoint.send_error_ms_p99_single": round(send_error_p99_ms(), 3),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))

@@ -93,10 +93,23 @@ class BedrockApp:
             task = asyncio.current_task()
             assert task is not None
             self.tasks.add(task)
+            started = False
+
+            async def tracked_send(message: dict) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
             try:
-                await self._http(scope, receive, send)
+                await self._http(scope, receive, tracked_send)
             except (_Disconnected, asyncio.CancelledError):
                 pass  # client gone or server stopping: end quietly
+            except Exception:
+                # A bug here must not look like a network failure: answer as Bedrock would, log the cause.
+                log.exception("local Bedrock endpoint: unexpected error while serving %s", scope.get("path"))
+                if not started:
+                    await self._respond_error(send, BedrockError.named(
+                        "InternalServerException", "The local endpoint hit an unexpected error; see its log."))
             finally:
                 self.tasks.discard(task)
 
@@ -178,8 +191,12 @@ class BedrockApp:
                     # ASGI cannot close a socket outright; a started response that never ends makes
                     # hypercorn close the connection, which the client sees as a broken read.
                     self.calls.update(record, status=0, error="drop", done=True)
-                    await send({"type": "http.response.start", "status": 200, "headers": [
-                        (b"content-type", b"application/json"), (b"content-length", b"1024")]})
+                    if operation == "InvokeModel":  # a body promised, never delivered
+                        head = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
+                    else:  # a chunked event stream that ends before its first frame
+                        head = [(b"content-type", b"application/vnd.amazon.eventstream")]
+                    await send({"type": "http.response.start", "status": 200, "headers": head})
+                    await send({"type": "http.response.body", "body": b"", "more_body": True})
                     return
                 if fault.error == "stall":
                     await asyncio.sleep(fault.seconds)

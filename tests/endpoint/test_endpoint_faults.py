@@ -182,3 +182,30 @@ def test_bad_fault_specs_say_how_to_fix_them(server, spec, hint) -> None:
     with pytest.raises(ValueError, match=hint):
         server.faults.add(spec)
     assert server.faults.list() == []
+
+
+def test_drop_at_request_breaks_the_response(client, server) -> None:
+    server.faults.add(error="drop", at="request", operation="InvokeModelWithResponseStream")
+    with pytest.raises(Exception, match="(?i)ended prematurely|connection|incomplete"):  # noqa: B017
+        stream_chunks(client, BODY)
+    assert server.calls[0].error == "drop"
+    assert stream_chunks(client, BODY)
+
+
+def test_a_server_bug_is_an_internal_server_exception_not_a_hang(client, server, monkeypatch, caplog) -> None:
+    from helpers.local_bedrock import server as server_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("responder exploded")
+
+    monkeypatch.setattr(server_module, "plan_response", broken)
+    with pytest.raises(client.exceptions.InternalServerException):
+        client.invoke_model(modelId=HAIKU, body=BODY)
+    assert "responder exploded" in caplog.text
+
+
+def test_drop_at_request_on_invoke_model_breaks_the_body(client, server) -> None:
+    server.faults.add(error="drop", at="request", operation="InvokeModel")
+    with pytest.raises(Exception, match="(?i)ended prematurely|connection|incomplete|read"):  # noqa: B017
+        client.invoke_model(modelId=HAIKU, body=BODY)["body"].read()
+    assert server.calls[0].error == "drop"

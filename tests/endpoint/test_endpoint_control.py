@@ -6,7 +6,7 @@ import http.client
 import json
 
 import pytest
-from conftest import HAIKU, messages_body, stream_chunks
+from endpoint_support import HAIKU, messages_body, stream_chunks
 
 
 def _http(server, method: str, path: str, body: object | None = None) -> tuple[int, object]:

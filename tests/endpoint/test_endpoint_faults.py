@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EventStreamError
-from conftest import HAIKU, messages_body, stream_chunks
+from endpoint_support import HAIKU, messages_body, stream_chunks
 
 from helpers.local_bedrock import LocalBedrock
 from helpers.local_bedrock.errors import STATUS_BY_ERROR, STREAM_EXCEPTIONS

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
-from conftest import HAIKU, messages_body
+from endpoint_support import HAIKU, messages_body
 
 from helpers.local_bedrock import frames
 

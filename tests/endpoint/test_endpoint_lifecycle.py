@@ -16,7 +16,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import HAIKU, joined_text, messages_body
+from endpoint_support import HAIKU, joined_text, messages_body
 
 from helpers.local_bedrock import LocalBedrock
 from helpers.local_bedrock.server import is_loopback

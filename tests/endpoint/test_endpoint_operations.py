@@ -6,7 +6,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from conftest import HAIKU, LEGACY, joined_text, messages_body, stream_chunks
+from endpoint_support import HAIKU, LEGACY, joined_text, messages_body, stream_chunks
 
 WEATHER_TOOL = {
     "name": "get_weather",

@@ -8,7 +8,7 @@ import statistics
 import time
 
 import pytest
-from conftest import HAIKU, messages_body
+from endpoint_support import HAIKU, messages_body
 
 from helpers.local_bedrock import LatencyModel, LocalBedrock
 from helpers.local_bedrock.pacing import rng_for, schedule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from anthropic import AnthropicBedrock
-from conftest import HAIKU, joined_text, messages_body, stream_chunks
+from endpoint_support import HAIKU, joined_text, messages_body, stream_chunks
 
 WEATHER_TOOL = {
     "name": "get_weather",

@@ -6,7 +6,7 @@ import http.client
 import json
 
 import pytest
-from conftest import HAIKU, LEGACY, messages_body
+from endpoint_support import HAIKU, LEGACY, messages_body
 
 from helpers.bedrock_rules import MAX_BODY_BYTES
 

@@ -43,6 +43,16 @@ __all__ = [
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
+# The anthropic SDK's AnthropicBedrock client (2.x) fills in its own dated API version
+# (e.g. "2026-10-21") when the body has none. It is a supported peer client, so a dated
+# version is accepted beside Bedrock's documented value. (unconfirmed against the service)
+_DATED_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_accepted_version(value: object) -> bool:
+    """True for ``bedrock-2023-05-31`` and the dated versions the anthropic SDK sends."""
+    return value == ANTHROPIC_VERSION or (isinstance(value, str) and bool(_DATED_VERSION.match(value)))
+
 # botocore's bedrock-runtime model caps InvokeModel's body blob at 25,000,000 bytes.
 MAX_BODY_BYTES = 25_000_000
 
@@ -825,7 +835,7 @@ def _check_version(body: dict, out: list[Problem]) -> None:
     fix = f'add "anthropic_version": "{ANTHROPIC_VERSION}"'
     if "anthropic_version" not in body:
         out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix))
-    elif body["anthropic_version"] != ANTHROPIC_VERSION:
+    elif not is_accepted_version(body["anthropic_version"]):
         out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix))
 
 

@@ -163,7 +163,7 @@ BAD_BODIES: list[tuple[str, object, object, str]] = [
     # (case, body, model, expected path)
     ("not an object", ["hello"], HAIKU, "#"),
     ("no anthropic_version", with_(anthropic_version=_DROP), HAIKU, "anthropic_version"),
-    ("wrong anthropic_version", with_(anthropic_version="2023-06-01"), HAIKU, "anthropic_version"),
+    ("wrong anthropic_version", with_(anthropic_version="bedrock-2024-01-01"), HAIKU, "anthropic_version"),
     ("no max_tokens", with_(max_tokens=_DROP), HAIKU, "max_tokens"),
     ("max_tokens a string", with_(max_tokens="100"), HAIKU, "max_tokens"),
     ("max_tokens zero", with_(max_tokens=0), HAIKU, "max_tokens"),
@@ -469,3 +469,14 @@ def test_validation_message_lists_every_problem_with_pointer_paths() -> None:
     assert f"{len(problems)} schema violations" in message
     for pointer in ("#/anthropic_version", "#/max_tokens", "#/messages/0/content/0/text"):
         assert pointer in message
+
+
+def test_dated_version_from_the_anthropic_sdk_is_accepted() -> None:
+    # AnthropicBedrock fills in its own dated API version when a body has none.
+    from helpers.bedrock_rules import check_body, resolve_model
+
+    model = resolve_model("anthropic.claude-3-haiku-20240307-v1:0")
+    body = {"anthropic_version": "2026-10-21", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    assert check_body(body, model) == []
+    body["anthropic_version"] = "bedrock-2023-05-32"
+    assert [p.path for p in check_body(body, model)] == ["anthropic_version"]

@@ -26,7 +26,7 @@ BAD_BODIES = [
     ("not an object", HAIKU, b"[1, 2]", "#"),
     ("empty body", HAIKU, b"", "#"),
     ("missing anthropic_version", HAIKU, _without("anthropic_version"), "#/anthropic_version"),
-    ("wrong anthropic_version", HAIKU, _with(anthropic_version="2023-01-01"), "#/anthropic_version"),
+    ("wrong anthropic_version", HAIKU, _with(anthropic_version="bedrock-2024-01-01"), "#/anthropic_version"),
     ("missing max_tokens", HAIKU, _without("max_tokens"), "#/max_tokens"),
     ("max_tokens zero", HAIKU, _with(max_tokens=0), "#/max_tokens"),
     ("max_tokens a string", HAIKU, _with(max_tokens="10"), "#/max_tokens"),

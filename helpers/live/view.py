@@ -35,6 +35,11 @@ __all__ = ["LiveView"]
 _POLL_S = 0.02  # how often the cell's thread wakes to look for clicks and new data
 
 
+def _hook(part: str) -> tuple[str, ...]:
+    """Stable CSS class for a part of the view (styling, and the browser test's selectors)."""
+    return (f"bedrock-live-{part}",)
+
+
 def _check_rate(name: str, value: float) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
         raise ValueError(f"{name} must be a positive number of updates per second, got {value!r}")
@@ -64,21 +69,35 @@ class LiveView(widgets.VBox):
         self.max_render_share = max_render_share
         self.show_chart = bool(show_chart)
 
-        self.status = widgets.HTML(value="<small>waiting for the first event...</small>")
-        self.answer = widgets.HTML(value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"))
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(display="none", flex="0 0 auto"))
+        self.status = widgets.HTML(value="<small>waiting for the first event...</small>", _dom_classes=_hook("status"))
+        self.answer = widgets.HTML(
+            value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
+        )
+        # A fixed width keeps the chart from stretching to the answer's height in the HBox.
+        self.chart = widgets.Image(
+            format="png",
+            _dom_classes=_hook("chart"),
+            layout=widgets.Layout(
+                display="none", flex="0 0 auto", width="340px", height="auto", align_self="flex-start"
+            ),
+        )
         self.thinking = widgets.HTML(value="")
-        self.thinking_box = widgets.Accordion(children=[self.thinking], layout=widgets.Layout(display="none"))
+        self.thinking_box = widgets.Accordion(
+            children=[self.thinking], layout=widgets.Layout(display="none"), _dom_classes=_hook("thinking")
+        )
         self.thinking_box.set_title(0, "Thinking")
         self.tools = widgets.HTML(value="")
-        self.tools_box = widgets.Accordion(children=[self.tools], layout=widgets.Layout(display="none"))
+        self.tools_box = widgets.Accordion(
+            children=[self.tools], layout=widgets.Layout(display="none"), _dom_classes=_hook("tools")
+        )
         self.tools_box.set_title(0, "Tool input")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning")
+        self.stop_button = widgets.Button(
+            description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop")
+        )
         self.stop_button.on_click(lambda _b: self.stop())
         body = widgets.HBox([self.answer, self.chart])
-        super().__init__(
-            children=[self.status, self.thinking_box, self.tools_box, body, self.stop_button], **kwargs
-        )
+        kwargs.setdefault("_dom_classes", ("bedrock-live",))
+        super().__init__(children=[self.status, self.thinking_box, self.tools_box, body, self.stop_button], **kwargs)
 
         self.result: Any = None
         self.update_count = 0  # frames rendered (each sends only what changed)
@@ -87,6 +106,7 @@ class LiveView(widgets.VBox):
         self._figures: LiveFigures | None = None
         self._drawn_events = -1
         self._last_chart_s = 0.0
+        self._charted_gaps = -1
         self._render_cost_s = 0.0
 
     # --- control ----------------------------------------------------------------------
@@ -130,11 +150,14 @@ class LiveView(widgets.VBox):
                         self._render_cost_s = cost
                         # Keep rendering to a small share of the time: the reader needs the GIL.
                         next_frame = started + max(min_interval, cost / self.max_render_share)
+                    # The chart has its own, slower schedule; its cost must not hold back the text.
+                    self.update_chart()
         except KeyboardInterrupt:
             self.interrupted = True
             result.close()
             reader.join()
         self.update(final=True)
+        self.update_chart(final=True)
         if failure:
             raise failure[0]
         return result
@@ -175,15 +198,26 @@ class LiveView(widgets.VBox):
             self._show(self.tools_box)
         if done:
             self.stop_button.disabled = True
-        if self.show_chart and figures.gaps_ms:
-            now = time.perf_counter()
-            if final or now - self._last_chart_s >= 1.0 / self.chart_updates_per_s:
-                self._last_chart_s = now
-                from helpers.charts import sparkline_png
-
-                self.chart.value = sparkline_png(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms)
-                self._show(self.chart)
         self.update_count += 1
+        return True
+
+    def update_chart(self, *, final: bool = False) -> bool:
+        """Redraw the latency chart if it is on, has data and its own interval has passed."""
+        figures = self._figures
+        if not self.show_chart or figures is None or not figures.gaps_ms:
+            return False
+        now = time.perf_counter()
+        if not final and now - self._last_chart_s < 1.0 / self.chart_updates_per_s:
+            return False
+        if len(figures.gaps_ms) == self._charted_gaps and not final:
+            return False
+        from helpers.charts import sparkline_png
+
+        self._charted_gaps = len(figures.gaps_ms)
+        self.chart.value = sparkline_png(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms)
+        self._show(self.chart)
+        # Measured after drawing, so a slow draw pushes the next one further out.
+        self._last_chart_s = time.perf_counter()
         return True
 
     @staticmethod

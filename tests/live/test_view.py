@@ -74,6 +74,17 @@ def test_lower_ceiling_sends_fewer_updates(recording_comm) -> None:
     assert len(answer_updates(recording_comm.log, view)) <= 2 * (time.perf_counter() - started) + 2
 
 
+def test_chart_does_not_starve_the_text(recording_comm) -> None:
+    # Drawing the chart PNG is slow (matplotlib); it runs on its own schedule, so the
+    # answer keeps updating at the text rate while the chart is on.
+    result = StandInResult(paced(text_events([f"w{i} " for i in range(4000)]), 4000))
+    view = LiveView(max_updates_per_s=20, show_chart=True)
+    view.run(result)
+    assert len(answer_updates(recording_comm.log, view)) >= 8
+    assert view.chart.value, "the chart was never drawn"
+    assert view.answer.value.count("w3999") == 1
+
+
 def test_bad_option_is_named() -> None:
     with pytest.raises(ValueError, match="max_updates_per_s must be a positive number"):
         LiveView(max_updates_per_s=0)

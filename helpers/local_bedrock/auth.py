@@ -1,18 +1,124 @@
 """The one place where a request's credentials are judged.
 
-For now every SigV4 signature and every Bearer token is accepted (a teaching endpoint); verification
-(``--verify-sigv4``, ``--bearer-token``) plugs in here and nowhere else.
+Open by default (a teaching endpoint): any SigV4 signature, any Bearer token, even none at all. Configure
+``verify_sigv4`` (access key -> secret) and/or ``bearer_token`` and the endpoint is *locked*: every call
+must pass one of the configured checks, and a scheme that was not configured is refused, so a room
+endpoint protected by a token cannot be walked into with a made-up signature.
+
+Refusals use the error types AWS answers with: ``InvalidSignatureException`` for a signature that does
+not match, ``UnrecognizedClientException`` for an unknown access key, ``MissingAuthenticationTokenException``
+without credentials, and ``AccessDeniedException`` for a wrong Bearer token (what Bedrock answers for an
+invalid API key; its exact wording is *unconfirmed*).
 """
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Iterable, Mapping
+
 from .errors import BedrockError
+from .sigv4 import SignatureProblem, parse_authorization, verify
+
+SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str
+
+
+def parse_key_pair(text: str) -> tuple[str, str]:
+    """``"KEY:SECRET"`` -> ``("KEY", "SECRET")`` (what ``--verify-sigv4`` takes)."""
+    key, sep, secret = text.partition(":")
+    if not sep or not key or not secret:
+        raise ValueError(f"verify_sigv4: expected ACCESS_KEY:SECRET_KEY, got {text!r}; "
+                         "e.g. --verify-sigv4 local:local for the course's placeholder credentials")
+    return key, secret
+
+
+def _coerce_keys(value: SigV4Keys | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return dict([parse_key_pair(value)])
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        pairs = [value]
+    else:
+        pairs = [parse_key_pair(v) if isinstance(v, str) else tuple(v) for v in value]
+    keys: dict[str, str] = {}
+    for pair in pairs:
+        if len(pair) != 2 or not all(isinstance(v, str) and v for v in pair):
+            raise ValueError(f"verify_sigv4: each key must be a non-empty (ACCESS_KEY, SECRET_KEY) pair, "
+                             f"got {pair!r}")
+        keys[pair[0]] = pair[1]
+    return keys
+
+
+class Authorizer:
+    """Decides whether a request's credentials are good enough; raises ``BedrockError`` (403) if not."""
+
+    def __init__(self, verify_sigv4: SigV4Keys | None = None, bearer_token: str | None = None) -> None:
+        if bearer_token is not None and (not isinstance(bearer_token, str) or not bearer_token.strip()):
+            raise ValueError("bearer_token must be a non-empty string (or None to accept any token)")
+        self.keys = _coerce_keys(verify_sigv4)
+        self.bearer_token = bearer_token
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.keys) or self.bearer_token is not None
+
+    def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes,
+                 query: bytes = b"") -> None:
+        if not self.locked:
+            return
+        value = headers.get("authorization", "").strip()
+        if value[:7].lower() == "bearer ":
+            self._check_bearer(value[7:].strip())
+        elif value:
+            self._check_sigv4(value, method, raw_path, query, headers, body)
+        else:
+            raise BedrockError(403, "MissingAuthenticationTokenException",
+                               "Missing Authentication Token: this endpoint checks credentials "
+                               f"({self._accepts()}); send a signed request (boto3 does) or a Bearer token.")
+
+    def _accepts(self) -> str:
+        kinds = []
+        if self.keys:
+            kinds.append("SigV4 signatures from known access keys")
+        if self.bearer_token is not None:
+            kinds.append("one Bearer token")
+        return " or ".join(kinds)
+
+    def _check_bearer(self, token: str) -> None:
+        if self.bearer_token is None:
+            raise BedrockError(403, "AccessDeniedException",
+                               "Authentication failed: this endpoint accepts only SigV4-signed requests "
+                               "(started with --verify-sigv4). Unset AWS_BEARER_TOKEN_BEDROCK and use "
+                               "access keys, or restart it with --bearer-token.")
+        if not hmac.compare_digest(token.encode(), self.bearer_token.encode()):
+            raise BedrockError(403, "AccessDeniedException",
+                               "Authentication failed: Please make sure your API Key is valid. (This "
+                               "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
+
+    def _check_sigv4(self, value: str, method: str, raw_path: bytes, query: bytes,
+                     headers: dict[str, str], body: bytes) -> None:
+        if not self.keys:
+            raise BedrockError(403, "UnrecognizedClientException",
+                               "The security token included in the request is invalid: this endpoint "
+                               "accepts only its Bearer token. Set AWS_BEARER_TOKEN_BEDROCK to it.")
+        try:
+            parsed = parse_authorization(value)
+            secret = self.keys.get(parsed.access_key)
+            if secret is None:
+                raise SignatureProblem(
+                    "UnrecognizedClientException",
+                    f"The security token included in the request is invalid. (Access key "
+                    f"{parsed.access_key!r} is not one this local endpoint was given with --verify-sigv4.)")
+            verify(parsed, secret, method, raw_path, query, headers, body)
+        except SignatureProblem as problem:
+            raise BedrockError(403, problem.error_type, problem.message) from None
 
 
 def authorize(method: str, raw_path: bytes, headers: dict[str, str], body: bytes) -> None:
-    """Raise ``BedrockError`` (403) to refuse the request; return to let it through."""
-    del method, raw_path, headers, body  # accepted as they are, see the module docstring
-    return None
+    """The open policy (kept for callers that have no configured ``Authorizer``)."""
+    Authorizer()(method, raw_path, headers, body)
 
 
-__all__ = ["authorize", "BedrockError"]
+__all__ = ["Authorizer", "authorize", "parse_key_pair", "BedrockError"]

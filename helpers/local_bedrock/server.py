@@ -23,7 +23,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
 from . import frames
-from .auth import authorize
+from .auth import Authorizer, SigV4Keys
 from .calls import CallLog, CallRecord
 from .errors import BedrockError
 from .faults import Fault, FaultBook, message_for
@@ -78,7 +78,9 @@ class BedrockApp:
         latency: LatencyModel,
         calls: CallLog,
         faults: FaultBook,
+        auth: Authorizer | None = None,
     ) -> None:
+        self.auth = auth or Authorizer()
         self.seed = seed
         self.time_scale = time_scale
         self.latency = latency
@@ -220,7 +222,7 @@ class BedrockApp:
         body: bytes, record: CallRecord,
     ) -> tuple[Any, Fault | None, str]:
         """Everything that can fail before a response starts, in Bedrock's order. Raises BedrockError."""
-        authorize(method, raw_path, headers, body)
+        self.auth(method, raw_path, headers, body)
         if operation in ("Converse", "ConverseStream"):
             raise BedrockError(
                 404, "ResourceNotFoundException",
@@ -449,6 +451,8 @@ class LocalBedrock:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: LatencyModel | dict | None = None,
+        verify_sigv4: SigV4Keys | None = None,
+        bearer_token: str | None = None,
     ) -> None:
         if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale < 0:
             raise ValueError(f"time_scale must be a number >= 0 (0 = as fast as possible), not {time_scale!r}")
@@ -461,6 +465,8 @@ class LocalBedrock:
         self.latency = LatencyModel.coerce(latency)
         self._calls = CallLog()
         self.faults = FaultBook(seed=seed)
+        # Open unless told otherwise; see auth.py for what locking means.
+        self.auth = Authorizer(verify_sigv4, bearer_token)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -485,7 +491,7 @@ class LocalBedrock:
                                        "pick another --port (0 = any free port)") from None
         self.port = sock.getsockname()[1]
         self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
-                               calls=self._calls, faults=self.faults)
+                               calls=self._calls, faults=self.faults, auth=self.auth)
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(sock, ready), name="local-bedrock", daemon=True)

@@ -1,0 +1,120 @@
+"""Check an incoming SigV4 signature by signing the same request again with botocore's own signer.
+
+The request is rebuilt as an ``AWSRequest`` from what arrived on the wire: the method, the path exactly
+as sent (still percent-encoded; botocore's signer encodes it once more, which is the double encoding
+Bedrock Runtime expects), the query, only the headers the client listed in ``SignedHeaders``, and the
+body. Signing that with the claimed date, region and the secret we know must give the same signature.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import re
+from dataclasses import dataclass
+from hashlib import sha256
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+SERVICE = "bedrock"  # Bedrock Runtime's signing name (not "bedrock-runtime")
+MAX_SKEW = datetime.timedelta(minutes=15)  # AWS refuses signatures dated further from its clock
+
+_FIELD = re.compile(r"(\w+)=([^,\s]*)")
+
+
+class SignatureProblem(Exception):
+    """Why a signature was refused; ``error_type`` is the name AWS answers with."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ParsedAuthorization:
+    access_key: str
+    date: str
+    region: str
+    service: str
+    signed_headers: list[str]
+    signature: str
+
+
+def parse_authorization(value: str) -> ParsedAuthorization:
+    """Split ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`` into its parts."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme != "AWS4-HMAC-SHA256":
+        raise SignatureProblem("IncompleteSignatureException",
+                               f"Unsupported Authorization scheme {scheme!r}: sign requests with SigV4 "
+                               "(AWS4-HMAC-SHA256), as boto3 does.")
+    fields = dict(_FIELD.findall(rest))
+    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if not fields.get(k)]
+    if missing:
+        raise SignatureProblem("IncompleteSignatureException",
+                               f"Authorization header requires {', '.join(missing)}: it must carry "
+                               "Credential=..., SignedHeaders=... and Signature=....")
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request":
+        raise SignatureProblem("IncompleteSignatureException",
+                               "Credential must be KEY/yyyymmdd/region/service/aws4_request, "
+                               f"got {fields['Credential']!r}.")
+    return ParsedAuthorization(
+        access_key=scope[0], date=scope[1], region=scope[2], service=scope[3],
+        signed_headers=fields["SignedHeaders"].lower().split(";"), signature=fields["Signature"],
+    )
+
+
+def verify(
+    parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
+    headers: dict[str, str], body: bytes, now: datetime.datetime | None = None,
+) -> None:
+    """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names."""
+    if parsed.service != SERVICE:
+        raise SignatureProblem("InvalidSignatureException",
+                               f"Credential should be scoped to correct service: '{SERVICE}'. "
+                               f"The request was signed for {parsed.service!r}.")
+    timestamp = headers.get("x-amz-date", "")
+    try:
+        signed_at = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        raise SignatureProblem("IncompleteSignatureException",
+                               "The request must carry an X-Amz-Date header (yyyymmddThhmmssZ) that is "
+                               "signed; boto3 adds it for you.") from None
+    if timestamp[:8] != parsed.date:
+        raise SignatureProblem("InvalidSignatureException",
+                               f"Date in Credential scope does not match YYYYMMDD from X-Amz-Date: "
+                               f"{parsed.date} vs {timestamp[:8]}.")
+    now = now or datetime.datetime.now(datetime.UTC)
+    if abs(now - signed_at) > MAX_SKEW:
+        raise SignatureProblem("InvalidSignatureException",
+                               f"Signature expired: {timestamp} is more than 15 minutes from the server's "
+                               f"time {now:%Y%m%dT%H%M%SZ}. Check this computer's clock.")
+    unsigned = [h for h in ("host", "x-amz-date") if h not in parsed.signed_headers]
+    if unsigned:
+        raise SignatureProblem("InvalidSignatureException",
+                               f"SignedHeaders must include {' and '.join(unsigned)}.")
+    claimed_hash = headers.get("x-amz-content-sha256")
+    if claimed_hash is not None and claimed_hash != sha256(body).hexdigest():
+        raise SignatureProblem("InvalidSignatureException",
+                               "The X-Amz-Content-SHA256 header does not match the body that arrived.")
+
+    path = raw_path.decode("latin-1")
+    url = f"http://{headers.get('host', 'localhost')}{path}"
+    if query:
+        url += "?" + query.decode("latin-1")
+    request = AWSRequest(method=method, url=url, data=body)
+    for name in parsed.signed_headers:
+        if name in headers:
+            request.headers[name] = headers[name]
+    request.context["timestamp"] = timestamp
+    signer = SigV4Auth(Credentials(parsed.access_key, secret_key), SERVICE, parsed.region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, parsed.signature):
+        raise SignatureProblem("InvalidSignatureException",
+                               "The request signature we calculated does not match the signature you "
+                               "provided. Check your AWS Secret Access Key and signing method. Consult "
+                               "the service documentation for details.")

@@ -98,12 +98,16 @@ def local_server(**local_options: Any) -> Any:
     return _current
 
 
+_LESSON_PARAMETERS = ("seed", "time_scale")
+
+
 def bedrock_runtime(backend: str | None = None, region: str | None = None, **local_options: Any) -> Any:
     """A real boto3 ``bedrock-runtime`` client for the chosen backend.
 
     ``local_options`` go to ``LocalBedrock`` (``seed``, ``time_scale``, ``latency``...) and
-    only apply to the local backend. Pass ``config=`` (a ``botocore.config.Config``) to
-    change the client's own settings on either backend.
+    only apply to the local backend; on ``"aws"`` the lesson parameters ``seed`` and
+    ``time_scale`` are ignored and any other local option is an error. Pass ``config=``
+    (a ``botocore.config.Config``) to change the client's own settings on either backend.
     """
     name = backend_name(backend)
     config = local_options.pop("config", None)
@@ -115,6 +119,10 @@ def bedrock_runtime(backend: str | None = None, region: str | None = None, **loc
         if region:
             client_kwargs["region_name"] = region
         return server.client(**client_kwargs)
+    # Every lesson's parameters cell has a seed and a time scale; on AWS they mean nothing, and a
+    # lesson must run unchanged there, so those two are dropped. Anything else is a mistake.
+    for option in _LESSON_PARAMETERS:
+        local_options.pop(option, None)
     if local_options:
         raise ValueError(f"{sorted(local_options)} only apply to the local backend; remove them for backend='aws'")
     # Streams of long answers can pause for a while between chunks: a generous read timeout.

@@ -56,8 +56,11 @@ def test_aws_backend_builds_a_plain_boto3_client(monkeypatch: pytest.MonkeyPatch
     assert aws.meta.region_name == "eu-west-1"
     assert aws.meta.endpoint_url == "https://bedrock-runtime.eu-west-1.amazonaws.com"
     assert bedrock_runtime("aws", region="us-west-2").meta.region_name == "us-west-2"
+    # A lesson passes its seed and time scale whatever the backend; AWS ignores them ...
+    assert bedrock_runtime("aws", seed=1, time_scale=0.5).meta.region_name == "eu-west-1"
+    # ... but an option that only the local endpoint understands is a mistake on AWS.
     with pytest.raises(ValueError, match="only apply to the local backend"):
-        bedrock_runtime("aws", seed=1)
+        bedrock_runtime("aws", seed=1, latency=None)
 
 
 def _fault_sentence(server: Any, client: Any, error: str, message: str | None, model_id: str = HAIKU) -> str:

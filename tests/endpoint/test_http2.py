@@ -1,0 +1,144 @@
+"""HTTP/2 cleartext with prior knowledge on the same port as HTTP/1.1 (what the AWS SDK for JavaScript v3
+uses for Bedrock Runtime by default), proved with a real HTTP/2 client and botocore's own frame parser."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.eventstream import EventStreamBuffer
+from endpoint_support import HAIKU, messages_body, stream_chunks
+
+from helpers.local_bedrock import LocalBedrock
+
+STREAM_PATH = "/model/{}/invoke-with-response-stream"
+
+
+def _decode(message: Any) -> dict:
+    assert message.headers[":message-type"] == "event"
+    assert message.headers[":event-type"] == "chunk"
+    return json.loads(base64.b64decode(json.loads(message.payload)["bytes"]))
+
+
+def _h2_stream(url: str, body: dict, headers: dict | None = None) -> tuple[str, list[dict], list[float], float]:
+    """Stream over HTTP/2 only; returns (http version, chunks, per-chunk receive ms, start perf_counter)."""
+    chunks: list[dict] = []
+    received: list[float] = []
+    with httpx.Client(http1=False, http2=True, timeout=30) as client:
+        start = time.perf_counter()
+        with client.stream("POST", url, content=json.dumps(body).encode(),
+                           headers={"content-type": "application/json", **(headers or {})}) as response:
+            assert response.status_code == 200, response.read()
+            assert response.headers["content-type"] == "application/vnd.amazon.eventstream"
+            buffer = EventStreamBuffer()
+            for part in response.iter_raw():
+                now = (time.perf_counter() - start) * 1000
+                buffer.add_data(part)
+                for message in buffer:
+                    chunks.append(_decode(message))
+                    received.append(now)
+            version = response.http_version
+    return version, chunks, received, start
+
+
+def _without_metrics(chunks: list[dict]) -> list[dict]:
+    # The last chunk carries measured latencies, which differ from run to run.
+    return [{k: v for k, v in c.items() if k != "amazon-bedrock-invocationMetrics"} for c in chunks]
+
+
+def test_h2_prior_knowledge_streams_the_same_chunks_as_http11(server: LocalBedrock, client: Any) -> None:
+    body = messages_body("What is streaming?")
+    version, chunks, _, _ = _h2_stream(server.endpoint_url + STREAM_PATH.format(HAIKU), body)
+    assert version == "HTTP/2"
+    over_h1 = stream_chunks(client, body)  # boto3, HTTP/1.1, same port
+    assert _without_metrics(chunks) == _without_metrics(over_h1)
+    assert chunks[0]["type"] == "message_start"
+    assert "amazon-bedrock-invocationMetrics" in chunks[-1]
+
+
+def test_h2_errors_are_bedrock_errors(server: LocalBedrock) -> None:
+    with httpx.Client(http1=False, http2=True) as client:
+        response = client.post(server.endpoint_url + STREAM_PATH.format(HAIKU), json={"max_tokens": 5})
+    assert response.http_version == "HTTP/2"
+    assert response.status_code == 400
+    assert response.headers["x-amzn-errortype"] == "ValidationException"
+    assert "anthropic_version" in response.json()["message"]
+
+
+def test_h2_faults_arrive_as_exception_frames(server: LocalBedrock) -> None:
+    server.faults.add({"error": "throttlingException", "at": "event", "after": 2})
+    with httpx.Client(http1=False, http2=True) as client:
+        response = client.post(server.endpoint_url + STREAM_PATH.format(HAIKU), json=messages_body())
+    buffer = EventStreamBuffer()
+    buffer.add_data(response.content)
+    messages = list(buffer)
+    assert [m.headers[":message-type"] for m in messages] == ["event", "event", "exception"]
+    assert messages[-1].headers[":exception-type"] == "throttlingException"
+
+
+@pytest.fixture(scope="module")
+def paced() -> Iterator[LocalBedrock]:
+    with LocalBedrock(seed=3, time_scale=1.0) as running:
+        yield running
+
+
+def test_h2_paces_frame_by_frame(paced: LocalBedrock) -> None:
+    body = messages_body("Explain event streams briefly.", max_tokens=40)
+    _, chunks, received, _ = _h2_stream(paced.endpoint_url + STREAM_PATH.format(HAIKU), body)
+    record = paced.calls[0]
+    assert len(chunks) == len(record.sent_ms)
+    # The client's clock started before the server's, so a first chunk that was held back until the end
+    # could not arrive before the server sent the last one.
+    assert received[0] < record.sent_ms[-1]
+    # Each write the server made arrives as its own read: no coalescing into a few big DATA frames.
+    writes = len(set(record.sent_ms))
+    reads = len(set(received))
+    assert writes > 10
+    assert reads >= writes * 0.5
+
+
+def test_many_h2_streams_multiplexed_on_one_connection(server: LocalBedrock) -> None:
+    prompts = [f"Question number {i}: what is a stream?" for i in range(8)]
+
+    async def run() -> list[tuple[str, list[dict]]]:
+        async with httpx.AsyncClient(http1=False, http2=True, timeout=30) as client:
+            async def one(prompt: str) -> tuple[str, list[dict]]:
+                response = await client.post(server.endpoint_url + STREAM_PATH.format(HAIKU),
+                                             json=messages_body(prompt))
+                buffer = EventStreamBuffer()
+                buffer.add_data(response.content)
+                return response.http_version, [_decode(m) for m in buffer]
+            return await asyncio.gather(*(one(p) for p in prompts))
+
+    results = asyncio.run(run())
+    assert all(version == "HTTP/2" for version, _ in results)
+    for (_, chunks), prompt in zip(results, prompts, strict=True):
+        assert chunks[-1]["type"] == "message_stop"
+        expected = [c for c in server.calls if isinstance(c.request_body, dict)
+                    and c.request_body.get("messages", [{}])[0].get("content") == prompt]
+        assert expected and expected[0].done
+
+
+def test_sigv4_signed_h2_request_passes_a_locked_endpoint() -> None:
+    # An SDK on HTTP/2 signs the Host it sends as :authority; hypercorn hands it back as "host".
+    with LocalBedrock(time_scale=0, verify_sigv4=("KEY", "SECRET")) as locked:
+        url = locked.endpoint_url + STREAM_PATH.format(HAIKU.replace(":", "%3A"))
+        raw = json.dumps(messages_body()).encode()
+        request = AWSRequest(method="POST", url=url, data=raw, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials("KEY", "SECRET"), "bedrock", "us-east-1").add_auth(request)
+        headers = {k: v for k, v in request.headers.items()}
+        with httpx.Client(http1=False, http2=True) as client:
+            good = client.post(url, content=raw, headers=headers)
+            assert (good.http_version, good.status_code) == ("HTTP/2", 200)
+            bad = client.post(url, content=raw.replace(b"streaming", b"rivers"), headers=headers)
+            assert bad.status_code == 403
+            assert bad.headers["x-amzn-errortype"] == "InvalidSignatureException"

@@ -14,7 +14,10 @@ from typing import Any
 
 from .errors import DEFAULT_MESSAGES, STATUS_BY_ERROR, STREAM_EXCEPTIONS, class_name
 
-OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream")
+OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream")
+_NO_STREAM = ("InvokeModel", "Converse")
+# ConverseStream's event-stream union has no modelTimeoutException member (botocore's service model).
+_CONVERSE_STREAM_EXCEPTIONS = tuple(m for m in STREAM_EXCEPTIONS if m != "modelTimeoutException")
 _KEYS = ("error", "at", "after", "seconds", "times", "every", "probability", "model", "operation", "message")
 
 
@@ -72,8 +75,10 @@ def make_fault(spec: dict[str, Any]) -> Fault:
             member = error[:1].lower() + error[1:]
             hint = f" (in-stream names are lowerCamel: {member!r})" if member in STREAM_EXCEPTIONS else ""
             _fail(f"unknown in-stream exception {error!r}{hint}; use one of {list(STREAM_EXCEPTIONS)}")
-        if operation == "InvokeModel":
-            _fail('an "at": "event" fault needs a stream; InvokeModel has none')
+        if operation in _NO_STREAM:
+            _fail(f'an "at": "event" fault needs a stream; {operation} has none')
+        if operation == "ConverseStream" and error not in _CONVERSE_STREAM_EXCEPTIONS:
+            _fail(f"ConverseStream has no in-stream {error!r}; use one of {list(_CONVERSE_STREAM_EXCEPTIONS)}")
     fault = Fault(error=error, at=at, operation=operation, model=spec.get("model"), message=spec.get("message"))
     for key, kind in (("after", int), ("every", int), ("times", int)):
         if key in spec:
@@ -144,8 +149,11 @@ class FaultBook:
                     continue
                 if fault.operation is not None and fault.operation != operation:
                     continue
-                if fault.at == "event" and operation == "InvokeModel":
-                    continue  # InvokeModel has no events to fail after
+                if fault.at == "event" and operation in _NO_STREAM:
+                    continue  # InvokeModel / Converse have no events to fail after
+                if fault.at == "event" and operation == "ConverseStream" and fault.error in STREAM_EXCEPTIONS \
+                        and fault.error not in _CONVERSE_STREAM_EXCEPTIONS:
+                    continue  # an exception ConverseStream cannot carry
                 if fault.model is not None and fault.model not in model_ids:
                     continue
                 fault.matched += 1

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
-from . import frames
+from . import converse, frames
 from .auth import Authorizer, SigV4Keys
 from .calls import CallLog, CallRecord
 from .errors import BedrockError
@@ -65,6 +65,10 @@ def _body_for_record(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw[:_RECORD_TEXT_CAP].decode("utf-8", "replace")
+
+
+def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
+    return frames.chunk_frame(chunk.payload, padding)
 
 
 class BedrockApp:
@@ -173,7 +177,7 @@ class BedrockApp:
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
-                "POST /model/{modelId}/invoke and POST /model/{modelId}/invoke-with-response-stream.",
+                "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse and /converse-stream.",
             ))
             return
         operation = _OPERATIONS[match.group(2)]
@@ -202,7 +206,7 @@ class BedrockApp:
                     return
                 if fault.error == "stall":
                     await asyncio.sleep(fault.seconds)
-            if operation == "InvokeModel":
+            if operation in ("InvokeModel", "Converse"):
                 await self._invoke(send, record, plan, model_id, body, t0)
             else:
                 event_fault = self.faults.take(operation, (model_id, info_id), at="event")
@@ -223,12 +227,6 @@ class BedrockApp:
     ) -> tuple[Any, Fault | None, str]:
         """Everything that can fail before a response starts, in Bedrock's order. Raises BedrockError."""
         self.auth(method, raw_path, headers, body)
-        if operation in ("Converse", "ConverseStream"):
-            raise BedrockError(
-                404, "ResourceNotFoundException",
-                f"{operation} is not implemented by this local endpoint yet; use InvokeModel or "
-                "InvokeModelWithResponseStream with a Messages body.",
-            )
         content_type = headers.get("content-type")
         if content_type is not None and _media_type(content_type) != "application/json":
             raise BedrockError(400, "ValidationException",
@@ -250,6 +248,12 @@ class BedrockApp:
             if fault.error not in ("drop", "stall"):
                 error = BedrockError.named(fault.error, message_for(fault))
                 raise error
+        if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
+            request = converse.prepare(operation, body, info)
+            plan = converse.plan_converse(request, info, seed=self.seed)
+            self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
+                              output_tokens=plan.output_tokens)
+            return plan, fault, info.base_id
         parsed, problems = parse_body(body)
         if not problems:
             problems = check_body(parsed, info)
@@ -272,9 +276,12 @@ class BedrockApp:
         self.calls.update(record, schedule_ms=[done_ms])
         await sleep_until(loop, t0 + done_ms / 1000)
         sent = (loop.time() - t0) * 1000
-        payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
         self.calls.sent(record, [round(sent, 3)])
         self.calls.update(record, done=True)
+        if isinstance(plan, converse.ConversePlan):  # Converse answers carry usage in the body only
+            await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
+            return
+        payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
         await self._respond(send, 200, payload, [
             (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
             (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
@@ -292,7 +299,8 @@ class BedrockApp:
         self.calls.update(record, schedule_ms=offsets)
         # Encode everything but the last frame now; the last one carries metrics measured at send time.
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
-        encoded = [frames.chunk_frame(c.payload, p) for c, p in zip(chunks[:-1], pads, strict=False)]
+        encode = converse.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
+        encoded = [encode(c, p) for c, p in zip(chunks[:-1], pads, strict=False)]
         cut = len(chunks)  # frames to send before the fault takes over
         if fault is not None:
             cut = min(fault.after, len(chunks))
@@ -364,6 +372,9 @@ class BedrockApp:
         return i
 
     def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float) -> bytes:
+        if record.operation == "ConverseStream":
+            return converse.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
+                                           round(sent_ms))
         first = record.sent_ms[0] if record.sent_ms else sent_ms
         payload = dict(chunk.payload)
         payload["amazon-bedrock-invocationMetrics"] = {

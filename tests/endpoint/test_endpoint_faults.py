@@ -174,7 +174,7 @@ def test_standard_retry_mode_survives_throttling_on_the_third_attempt(server) ->
     ({"error": "ThrottlingException", "at": "midway"}, "request"),
     ({"error": "drop", "at": "event", "after": -1}, "after"),
     ({"error": "ThrottlingException", "probability": 2}, "probability"),
-    ({"error": "ThrottlingException", "operation": "Converse"}, "InvokeModel"),
+    ({"error": "ThrottlingException", "operation": "InvokeModelStream"}, "InvokeModelWithResponseStream"),
     ({"error": "ThrottlingException", "colour": "red"}, "colour"),
     ({"error": "throttlingException", "at": "event", "operation": "InvokeModel"}, "stream"),
 ])

@@ -138,8 +138,3 @@ def test_raw_and_percent_encoded_paths_reach_the_same_model(server) -> None:
         assert json.loads(response.read())["model"]
         conn.close()
         assert server.calls[0].model_id == HAIKU
-
-
-def test_converse_is_answered_with_a_clear_error_for_now(client) -> None:
-    with pytest.raises(client.exceptions.ResourceNotFoundException, match="not implemented"):
-        client.converse(modelId=HAIKU, messages=[{"role": "user", "content": [{"text": "hi"}]}])

@@ -1,0 +1,479 @@
+"""Converse and ConverseStream: the same deterministic answers as InvokeModel, in Converse clothes.
+
+Two halves, both pure:
+
+- :func:`prepare` turns a Converse request body into the Anthropic Messages body the responder
+  understands (``messages``, ``system``, ``inferenceConfig``, ``toolConfig`` and
+  ``additionalModelRequestFields`` each to their Messages keys), after checking it against
+  botocore's shape and then against :mod:`helpers.bedrock_rules` -- with the problem paths mapped
+  back to Converse names, so a learner reads ``inferenceConfig.maxTokens``, not ``max_tokens``.
+  A Converse request and the Messages body it translates to get the very same plan: same text,
+  same tool input and ids, same reasoning, same usage.
+- :class:`ConversePlan` re-expresses that plan: the Converse JSON answer, and the ConverseStream
+  events (``messageStart``, ``contentBlockStart`` for tool use only, ``contentBlockDelta``,
+  ``contentBlockStop``, ``messageStop``, ``metadata``), one per planned Messages chunk so pacing,
+  faults (``after`` N events) and the call log work unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_body, parse_body
+
+from . import frames
+from .converse_check import check_shape
+from .errors import BedrockError
+from .responder import PlannedChunk, ResponsePlan, plan_response
+
+__all__ = [
+    "ConverseRequest",
+    "ConversePlan",
+    "prepare",
+    "plan_converse",
+    "converse_message",
+    "chunk_frame",
+    "metadata_frame",
+]
+
+OPERATIONS = ("Converse", "ConverseStream")
+
+# Converse fields that have a Messages twin: additionalModelRequestFields may not set those twins.
+_TWINS = {
+    "max_tokens": "inferenceConfig.maxTokens",
+    "temperature": "inferenceConfig.temperature",
+    "top_p": "inferenceConfig.topP",
+    "stop_sequences": "inferenceConfig.stopSequences",
+    "messages": "messages",
+    "system": "system",
+    "tools": "toolConfig.tools",
+    "tool_choice": "toolConfig.toolChoice",
+    "anthropic_version": "(set by Bedrock for Converse)",
+}
+_DOCUMENT_TYPES = {"pdf": "application/pdf", "txt": "text/plain", "md": "text/plain", "html": "text/plain",
+                   "csv": "text/plain"}
+# Words in bedrock_rules' Messages-flavoured rules and fixes, and what Converse calls them.
+_WORDING = (
+    ("max_tokens", "inferenceConfig.maxTokens"),
+    ("stop_sequences", "inferenceConfig.stopSequences"),
+    ("top_p", "inferenceConfig.topP"),
+    ("tool_use_id", "toolUseId"),
+    ("tool_result", "toolResult"),
+    ("tool_use", "toolUse"),
+    ("input_schema", "inputSchema.json"),
+    ("tool_choice", "toolChoice"),
+)
+
+
+@dataclass
+class ConverseRequest:
+    """A checked Converse request: the Messages body to plan from, plus what shapes the answer."""
+
+    body: dict[str, Any]
+    response_field_paths: list[str] = field(default_factory=list)
+    echo: dict[str, Any] = field(default_factory=dict)  # performanceConfig / serviceTier, answered back
+
+
+class _Paths:
+    """Where each translated Messages location came from, to name problems in Converse terms."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, str] = {}
+
+    def add(self, messages_path: str, converse_path: str) -> None:
+        self.exact[messages_path] = converse_path
+
+    def back(self, path: str) -> str:
+        # Longest translated prefix wins: messages[0].content[2].source.data -> ...image.source.bytes
+        best = ""
+        for prefix in self.exact:
+            if (path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")) and len(
+                prefix
+            ) > len(best):
+                best = prefix
+        if not best:
+            return f"additionalModelRequestFields.{path}" if path not in ("#", "") else path
+        return self.exact[best] + path[len(best):]
+
+
+def _reword(text: str) -> str:
+    for old, new in _WORDING:
+        text = re.sub(rf"(?<![\w.]){old}(?!\w)", new, text)
+    return text
+
+
+# --------------------------------------------------------------------------- request: Converse -> Messages
+
+
+def _fail(problems: list[Problem]) -> BedrockError:
+    return BedrockError(400, "ValidationException", converse_message(problems))
+
+
+def converse_message(problems: list[Problem]) -> str:
+    """The ValidationException text for Converse: every problem, each with its path and fix."""
+    items = [f"'{p.path}': {p.rule} (fix: {p.fix})" for p in problems]
+    count = len(items)
+    return f"{count} validation error{'s' if count != 1 else ''} detected: " + "; ".join(items)
+
+
+def _image(block: dict, path: str, out: list[Problem]) -> dict:
+    source = block["source"]
+    if "bytes" not in source:
+        out.append(Problem(f"{path}.source", "only image bytes are supported by the local endpoint (no S3)",
+                           "send the image as source.bytes"))
+        return {"type": "text", "text": "(image)"}
+    return {"type": "image", "source": {"type": "base64", "media_type": f"image/{block['format']}",
+                                        "data": source["bytes"]}}
+
+
+def _document(block: dict, path: str, out: list[Problem]) -> dict:
+    source = block["source"]
+    fmt = block.get("format", "txt")
+    if "text" in source:
+        return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": source["text"]}}
+    if "bytes" in source and fmt in _DOCUMENT_TYPES:
+        return {"type": "document", "source": {"type": "base64", "media_type": _DOCUMENT_TYPES[fmt],
+                                               "data": source["bytes"]}}
+    out.append(Problem(path, f"document format {fmt!r} from {next(iter(source), '?')} is not supported here",
+                       "send a pdf or txt document as source.bytes, or source.text"))
+    return {"type": "text", "text": "(document)"}
+
+
+def _tool_result(block: dict, path: str, out: list[Problem]) -> dict:
+    content = []
+    for i, inner in enumerate(block["content"]):
+        if "text" in inner:
+            content.append({"type": "text", "text": inner["text"]})
+        elif "json" in inner:
+            content.append({"type": "text", "text": json.dumps(inner["json"])})
+        elif "image" in inner:
+            content.append(_image(inner["image"], f"{path}.content[{i}].image", out))
+        else:
+            out.append(Problem(f"{path}.content[{i}]", f"tool result content {next(iter(inner))!r} is not supported",
+                               "return text, json or an image"))
+    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block["toolUseId"], "content": content}
+    if block.get("status") == "error":
+        result["is_error"] = True
+    return result
+
+
+def _block(block: dict, path: str, paths: _Paths, target: str, out: list[Problem]) -> dict | None:
+    """One Converse content block as a Messages block (None for markers such as cachePoint)."""
+    kind = next(iter(block))
+    value = block[kind]
+    if kind == "text":
+        paths.add(target, path)
+        return {"type": "text", "text": value}
+    if kind == "image":
+        paths.add(f"{target}.source.data", f"{path}.image.source.bytes")
+        paths.add(f"{target}.source.media_type", f"{path}.image.format")
+        paths.add(target, f"{path}.image")
+        return _image(value, f"{path}.image", out)
+    if kind == "document":
+        paths.add(target, f"{path}.document")
+        return _document(value, f"{path}.document", out)
+    if kind == "toolUse":
+        paths.add(f"{target}.id", f"{path}.toolUse.toolUseId")
+        paths.add(target, f"{path}.toolUse")
+        return {"type": "tool_use", "id": value["toolUseId"], "name": value["name"], "input": value["input"]}
+    if kind == "toolResult":
+        paths.add(f"{target}.tool_use_id", f"{path}.toolResult.toolUseId")
+        paths.add(target, f"{path}.toolResult")
+        return _tool_result(value, f"{path}.toolResult", out)
+    if kind == "reasoningContent":
+        paths.add(target, f"{path}.reasoningContent")
+        if "redactedContent" in value:
+            return {"type": "redacted_thinking", "data": value["redactedContent"]}
+        text = value["reasoningText"]
+        thinking = {"type": "thinking", "thinking": text["text"]}
+        if "signature" in text:
+            thinking["signature"] = text["signature"]
+        return thinking
+    if kind == "guardContent":
+        paths.add(target, f"{path}.guardContent")
+        return {"type": "text", "text": value.get("text", {}).get("text", "")}
+    if kind == "cachePoint":
+        return None  # a caching marker: changes billing on Bedrock, not the answer
+    out.append(Problem(f"{path}.{kind}", f"content block [{kind}] is not supported by Anthropic Claude models",
+                       "use text, image, document, toolUse, toolResult or reasoningContent blocks"))
+    return None
+
+
+def _messages(messages: list[dict], paths: _Paths, out: list[Problem]) -> list[dict]:
+    translated = []
+    for i, message in enumerate(messages):
+        path = f"messages[{i}]"
+        paths.add(f"messages[{i}].role", f"{path}.role")
+        paths.add(f"messages[{i}]", path)
+        if message["role"] == "system":
+            out.append(Problem(f"{path}.role", 'role "system" is not allowed in messages',
+                               'put system prompts in the top-level system list: [{"text": "..."}]'))
+        content = []
+        for j, block in enumerate(message["content"]):
+            target = f"messages[{i}].content[{len(content)}]"
+            converted = _block(block, f"{path}.content[{j}]", paths, target, out)
+            if converted is not None:
+                content.append(converted)
+        paths.add(f"messages[{i}].content", f"{path}.content")
+        translated.append({"role": message["role"], "content": content})
+    return translated
+
+
+def _tools(config: dict, paths: _Paths, out: list[Problem]) -> tuple[list[dict], dict | None]:
+    tools = []
+    for i, tool in enumerate(config["tools"]):
+        if "cachePoint" in tool:
+            continue
+        if "toolSpec" not in tool:
+            out.append(Problem(f"toolConfig.tools[{i}]", "system tools are not supported by the local endpoint",
+                               "describe the tool with toolSpec {name, description, inputSchema: {json: {...}}}"))
+            continue
+        spec = tool["toolSpec"]
+        at, source = f"tools[{len(tools)}]", f"toolConfig.tools[{i}].toolSpec"
+        paths.add(at, source)
+        paths.add(f"{at}.input_schema", f"{source}.inputSchema.json")
+        if "json" not in spec["inputSchema"]:
+            out.append(Problem(f"{source}.inputSchema", "inputSchema needs a [json] schema",
+                               'use {"json": {"type": "object", "properties": {...}}}'))
+        entry = {"name": spec["name"], "input_schema": spec["inputSchema"].get("json")}
+        if "description" in spec:
+            entry["description"] = spec["description"]
+        tools.append(entry)
+    choice = config.get("toolChoice")
+    if choice is None:
+        return tools, None
+    paths.add("tool_choice.name", "toolConfig.toolChoice.tool.name")
+    paths.add("tool_choice", "toolConfig.toolChoice")
+    kind = next(iter(choice))
+    return tools, ({"type": "tool", "name": choice["tool"]["name"]} if kind == "tool" else {"type": kind})
+
+
+def _uses_tools(messages: list[dict]) -> bool:
+    return any(
+        isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for m in messages for b in m["content"]
+    )
+
+
+def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dict, _Paths]:
+    paths = _Paths()
+    body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION}
+    config = request.get("inferenceConfig", {})
+    # Bedrock's documented default for maxTokens: the model's largest allowed value.
+    body["max_tokens"] = config.get("maxTokens", model.max_output_tokens)
+    paths.add("max_tokens", "inferenceConfig.maxTokens")
+    body["messages"] = _messages(request["messages"], paths, out)
+    system = [{"type": "text", "text": s["text"]} for s in request.get("system", []) if "text" in s]
+    if system:
+        body["system"] = system
+        paths.add("system", "system")
+    for key, name in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
+        if name in config:
+            body[key] = config[name]
+            paths.add(key, f"inferenceConfig.{name}")
+    if "toolConfig" in request:
+        tools, choice = _tools(request["toolConfig"], paths, out)
+        body["tools"] = tools
+        if choice is not None:
+            body["tool_choice"] = choice
+    elif _uses_tools(request["messages"]):
+        out.append(Problem("toolConfig", "The toolConfig field must be defined when using toolUse and toolResult "
+                                         "content blocks.", "send the same toolConfig as in the turn that "
+                                                            "produced the toolUse"))
+    extra = request.get("additionalModelRequestFields", {})
+    if not isinstance(extra, dict):
+        out.append(Problem("additionalModelRequestFields", "must be a JSON object",
+                           'e.g. {"thinking": {"type": "enabled", "budget_tokens": 2048}} or {"top_k": 50}'))
+        extra = {}
+    for key, value in extra.items():
+        if key in _TWINS:
+            out.append(Problem(f"additionalModelRequestFields.{key}", f"[{key}] has its own Converse field",
+                               f"set {_TWINS[key]} instead"))
+        else:
+            body[key] = value
+    return body, paths
+
+
+def _check_unsupported(request: dict, out: list[Problem]) -> None:
+    if "messages" not in request:
+        out.append(Problem("messages", "required member [messages] not found",
+                           'add messages=[{"role": "user", "content": [{"text": "Hello"}]}]'))
+    for key, why in (
+        ("promptVariables", "prompt management is not available on the local endpoint; send messages"),
+        ("outputConfig", "structured output is not modelled by the local endpoint; remove outputConfig"),
+        ("guardrailConfig", "the local endpoint has no guardrails; remove guardrailConfig"),
+    ):
+        if key in request:
+            out.append(Problem(key, f"[{key}] is not supported by the local Bedrock endpoint", why))
+    for i, pointer in enumerate(request.get("additionalModelResponseFieldPaths", [])):
+        if not pointer.startswith("/"):
+            out.append(Problem(f"additionalModelResponseFieldPaths[{i}]", f"{pointer!r} is not a JSON pointer",
+                               'write it like "/stop_sequence"'))
+
+
+def prepare(operation: str, raw: bytes, model: ModelInfo) -> ConverseRequest:
+    """Check a Converse request and translate it; raises a ValidationException ``BedrockError`` naming
+    every problem by its Converse path."""
+    request, problems = parse_body(raw)
+    if problems:
+        raise _fail(problems)
+    problems = check_shape(operation, request)
+    if problems:
+        raise _fail(problems)
+    assert isinstance(request, dict)
+    _check_unsupported(request, problems)
+    if problems:
+        raise _fail(problems)
+    if model.api != "messages":
+        raise _fail([Problem("#", f"{model.name} ({model.base_id}) is a Text Completions model; this local "
+                                  "endpoint serves Converse for Messages-API models",
+                             "use a Claude 3 or later model id, or InvokeModel with a prompt body")])
+    body, paths = _translate(request, model, problems)
+    if problems:
+        raise _fail(problems)
+    problems = [Problem(paths.back(p.path), _reword(p.rule), _reword(p.fix)) for p in check_body(body, model)]
+    if problems:
+        raise _fail(problems)
+    echo = {k: request[k] for k in ("performanceConfig", "serviceTier") if k in request}
+    return ConverseRequest(body, list(request.get("additionalModelResponseFieldPaths", [])), echo)
+
+
+# --------------------------------------------------------------------------- answer: plan -> Converse
+
+
+def _converse_block(block: dict) -> dict:
+    kind = block["type"]
+    if kind == "text":
+        return {"text": block["text"]}
+    if kind == "tool_use":
+        return {"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block["input"]}}
+    if kind == "thinking":
+        return {"reasoningContent": {"reasoningText": {"text": block["thinking"], "signature": block["signature"]}}}
+    return {"text": ""}
+
+
+def _stream_event(chunk: dict, tool_blocks: set[int]) -> tuple[str, dict] | None:
+    """The ConverseStream event for one planned Messages chunk (None: Converse sends nothing for it)."""
+    kind = chunk["type"]
+    if kind == "message_start":
+        return "messageStart", {"role": "assistant"}
+    if kind == "content_block_start":
+        block = chunk["content_block"]
+        if block["type"] != "tool_use":
+            return None  # Converse opens text and reasoning blocks with their first delta
+        tool_blocks.add(chunk["index"])
+        start = {"toolUse": {"toolUseId": block["id"], "name": block["name"]}}
+        return "contentBlockStart", {"start": start, "contentBlockIndex": chunk["index"]}
+    if kind == "content_block_delta":
+        delta = chunk["delta"]
+        dtype = delta["type"]
+        if dtype == "text_delta":
+            converse: dict = {"text": delta["text"]}
+        elif dtype == "input_json_delta":
+            if not delta["partial_json"]:
+                return None
+            converse = {"toolUse": {"input": delta["partial_json"]}}
+        elif dtype == "thinking_delta":
+            converse = {"reasoningContent": {"text": delta["thinking"]}}
+        elif dtype == "signature_delta":
+            converse = {"reasoningContent": {"signature": delta["signature"]}}
+        else:
+            return None
+        return "contentBlockDelta", {"delta": converse, "contentBlockIndex": chunk["index"]}
+    if kind == "content_block_stop":
+        return "contentBlockStop", {"contentBlockIndex": chunk["index"]}
+    if kind == "message_delta":
+        return "messageStop", {"stopReason": chunk["delta"]["stop_reason"]}
+    if kind == "message_stop":
+        return "metadata", {}  # usage and metrics are filled in when it is sent
+    return None
+
+
+_EVENT_HEADERS = {
+    name: frames.encode_headers([(":event-type", name), (":content-type", "application/json"),
+                                 (":message-type", "event")])
+    for name in ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
+                 "metadata")
+}
+
+
+def event_frame(name: str, body: dict, padding: str = "") -> bytes:
+    """One ConverseStream event frame: the member's JSON directly (no base64 wrapper) plus ``p`` padding."""
+    payload = json.dumps({**body, "p": padding}, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return frames.encode_frame(_EVENT_HEADERS[name], payload)
+
+
+@dataclass(frozen=True)
+class ConversePlan:
+    """A responder plan re-expressed for Converse; ``chunks`` payloads are ``{"event": name, "body": {...}}``."""
+
+    chunks: list[PlannedChunk]
+    input_tokens: int
+    output_tokens: int
+    stop_reason: str
+    message: dict
+    extra_fields: dict
+    echo: dict
+
+    def usage(self) -> dict[str, int]:
+        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
+                "totalTokens": self.input_tokens + self.output_tokens}
+
+    def response_json(self, latency_ms: int) -> dict:
+        """The Converse answer, with the latency measured when it is sent."""
+        answer: dict[str, Any] = {
+            "output": {"message": self.message},
+            "stopReason": self.stop_reason,
+            "usage": self.usage(),
+            "metrics": {"latencyMs": latency_ms},
+        }
+        if self.extra_fields:
+            answer["additionalModelResponseFields"] = self.extra_fields
+        return {**answer, **self.echo}
+
+
+
+def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
+    """The frame of one planned ConverseStream event."""
+    return event_frame(chunk.payload["event"], chunk.payload["body"], padding)
+
+
+def metadata_frame(chunk: PlannedChunk, padding: str, input_tokens: int, output_tokens: int,
+                   latency_ms: int) -> bytes:
+    """The last event, ``metadata``: usage, and the latency measured when it is sent."""
+    usage = {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens}
+    body = {**chunk.payload["body"], "usage": usage, "metrics": {"latencyMs": latency_ms}}
+    return event_frame(chunk.payload["event"], body, padding)
+
+
+def _extra_fields(paths: list[str], response: dict) -> dict:
+    # Claude's stop_sequence reaches Converse callers only when asked for by JSON pointer.
+    extra = {}
+    for pointer in paths:
+        key = pointer.lstrip("/").split("/")[0]
+        if key in response:
+            extra[key] = response[key]
+    return extra
+
+
+def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int) -> ConversePlan:
+    """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
+    plan: ResponsePlan = plan_response(request.body, model, seed=seed)
+    extra = _extra_fields(request.response_field_paths, plan.response_body)
+    chunks = []
+    tool_blocks: set[int] = set()
+    for chunk in plan.chunks:
+        event = _stream_event(chunk.payload, tool_blocks)
+        if event is None:
+            continue
+        name, body = event
+        if name == "messageStop" and extra:
+            body = {**body, "additionalModelResponseFields": extra}
+        if name == "metadata":
+            body = {**body, **request.echo}
+        chunks.append(PlannedChunk({"event": name, "body": body}, chunk.output_tokens))
+    message = {"role": "assistant", "content": [_converse_block(b) for b in plan.response_body["content"]]}
+    return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, plan.stop_reason, message, extra,
+                        request.echo)

@@ -264,6 +264,7 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
     # Bedrock's documented default for maxTokens: the model's largest allowed value.
     body["max_tokens"] = config.get("maxTokens", model.max_output_tokens)
     paths.add("max_tokens", "inferenceConfig.maxTokens")
+    paths.add("messages", "messages")
     body["messages"] = _messages(request["messages"], paths, out)
     system = [{"type": "text", "text": s["text"]} for s in request.get("system", []) if "text" in s]
     if system:
@@ -274,6 +275,7 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
             body[key] = config[name]
             paths.add(key, f"inferenceConfig.{name}")
     if "toolConfig" in request:
+        paths.add("tools", "toolConfig.tools")
         tools, choice = _tools(request["toolConfig"], paths, out)
         body["tools"] = tools
         if choice is not None:
@@ -297,9 +299,9 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
 
 
 def _check_unsupported(request: dict, out: list[Problem]) -> None:
-    if "messages" not in request:
-        out.append(Problem("messages", "required member [messages] not found",
-                           'add messages=[{"role": "user", "content": [{"text": "Hello"}]}]'))
+    if not request.get("messages"):
+        out.append(Problem("messages", "at least one message is required",
+                           'send messages=[{"role": "user", "content": [{"text": "Hello"}]}]'))
     for key, why in (
         ("promptVariables", "prompt management is not available on the local endpoint; send messages"),
         ("outputConfig", "structured output is not modelled by the local endpoint; remove outputConfig"),

@@ -1,0 +1,153 @@
+"""helpers.stream.converse_stream and the fold, against ConverseStream from the local endpoint over HTTP.
+
+Each ConverseStream event kind is read by the typed reader and folded into the same message
+InvokeModelWithResponseStream gives for the equivalent Messages body; each in-stream exception
+of ConverseStream's union becomes its StreamError with the partial answer kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from helpers.accumulate import ThinkingBlock, ToolUseBlock, fold_all
+from helpers.errors import (
+    ModelStreamError,
+    StreamConnectionLost,
+    StreamError,
+    StreamInternalError,
+    StreamServiceUnavailable,
+    StreamThrottled,
+    StreamValidationError,
+)
+from helpers.events import (
+    ConverseBlockDelta,
+    ConverseBlockStart,
+    ConverseBlockStop,
+    ConverseMessageStart,
+    ConverseMessageStop,
+    ConverseMetadata,
+)
+from helpers.stream import CONVERSE_STREAM, converse_stream, invoke_stream
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+PROMPT = "What is streaming?"
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+TOOL_CONFIG = {"toolConfig": {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": SCHEMA}}}]}}
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+
+
+def messages_body(prompt: str, max_tokens: int, **extra: Any) -> dict:
+    """The Messages body a one-turn Converse request translates to."""
+    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}], **extra}
+
+
+def test_text_stream_folds_to_the_invoke_stream_answer(client) -> None:
+    result = converse_stream(client, HAIKU, PROMPT, system="Be brief.", inferenceConfig={"maxTokens": 300}).consume()
+    twin = invoke_stream(client, HAIKU, messages_body(PROMPT, 300, system=[{"type": "text", "text": "Be brief."}]))
+    twin.consume()
+    assert result.operation == CONVERSE_STREAM and result.done and result.error is None
+    assert result.text == twin.text and result.text
+    assert result.stop_reason == twin.stop_reason == "end_turn"
+    assert result.usage["input_tokens"] == result.usage["inputTokens"] == twin.usage["input_tokens"]
+    assert result.usage["output_tokens"] == twin.usage["output_tokens"]
+    assert result.usage["totalTokens"] == result.usage["inputTokens"] + result.usage["outputTokens"]
+    assert isinstance(result.metrics["latencyMs"], int)
+    kinds = [type(e) for e in result.events]
+    assert kinds[0] is ConverseMessageStart and kinds[-2:] == [ConverseMessageStop, ConverseMetadata]
+    assert {ConverseBlockDelta, ConverseBlockStop} <= set(kinds)
+    assert fold_all(result.events) == result.snapshot  # the fast path and the pure fold agree
+
+
+def test_tool_use_start_and_input_pieces(client) -> None:
+    result = converse_stream(client, HAIKU, "Weather in Paris?", inferenceConfig={"maxTokens": 400},
+                             **TOOL_CONFIG).consume()
+    assert any(isinstance(e, ConverseBlockStart) for e in result.events)
+    tool = result.snapshot.tool_uses[-1]
+    assert isinstance(tool, ToolUseBlock) and tool.name == "get_weather"
+    assert tool.id.startswith("toolu_") and tool.input == json.loads(tool.input_json) and tool.input["city"]
+    assert result.stop_reason == "tool_use"
+    twin = invoke_stream(client, HAIKU, messages_body("Weather in Paris?", 400, tools=[
+        {"name": "get_weather", "input_schema": SCHEMA}])).consume()
+    assert twin.snapshot.tool_uses[-1] == tool
+    assert fold_all(result.events) == result.snapshot
+
+
+def test_reasoning_text_and_signature(client) -> None:
+    result = converse_stream(client, SONNET_37, PROMPT, inferenceConfig={"maxTokens": 2000},
+                             additionalModelRequestFields=THINKING).consume()
+    twin = invoke_stream(client, SONNET_37, messages_body(PROMPT, 2000, **THINKING)).consume()
+    thinking = result.blocks[0]
+    assert isinstance(thinking, ThinkingBlock)
+    assert thinking == twin.blocks[0] and thinking.signature
+    assert result.snapshot.thinking == twin.snapshot.thinking
+    signature_events = [e for e in result.events
+                        if isinstance(e, ConverseBlockDelta) and "signature" in e.delta.get("reasoningContent", {})]
+    assert len(signature_events) == 1 and not signature_events[0].carries_output
+    assert result.text == twin.text
+    assert fold_all(result.events) == result.snapshot
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"inferenceConfig": {"maxTokens": 4}}, "max_tokens"),
+    ({"inferenceConfig": {"stopSequences": ["local"]}}, "stop_sequence"),
+])
+def test_other_stop_reasons(client, kwargs, reason) -> None:
+    result = converse_stream(client, HAIKU, PROMPT, **kwargs).consume()
+    assert result.stop_reason == reason
+    if reason == "max_tokens":
+        assert result.usage["output_tokens"] == 4
+    else:
+        assert "local" not in result.text
+
+
+@pytest.mark.parametrize(("member", "cls"), [
+    ("internalServerException", StreamInternalError),
+    ("modelStreamErrorException", ModelStreamError),
+    ("validationException", StreamValidationError),
+    ("throttlingException", StreamThrottled),
+    ("serviceUnavailableException", StreamServiceUnavailable),
+])
+def test_each_converse_stream_exception_becomes_its_stream_error(server, client, member, cls) -> None:
+    server.faults.add(error=member, at="event", after=3, operation="ConverseStream")
+    result = converse_stream(client, HAIKU, PROMPT)
+    with pytest.raises(cls) as caught:
+        result.consume()
+    error = caught.value
+    assert error.code == member and error.partial is result and result.error is error
+    assert len(result.events) == 3 and result.text  # messageStart + two text deltas kept
+    assert error.output_started
+    if member == "modelStreamErrorException":
+        assert error.details["originalStatusCode"] == 500
+
+
+def test_drop_before_metadata_is_a_lost_connection_not_a_finished_answer(server, client) -> None:
+    full = converse_stream(client, HAIKU, PROMPT).consume()
+    # Drop right after messageStop: the answer's text is whole, but its usage never arrived.
+    server.faults.add(error="drop", at="event", after=len(full.events) - 1, operation="ConverseStream")
+    result = converse_stream(client, HAIKU, PROMPT)
+    with pytest.raises(StreamConnectionLost):
+        result.consume()
+    assert result.text == full.text and isinstance(result.events[-1], ConverseMessageStop)
+    assert "inputTokens" not in result.usage
+
+
+def test_errors_before_the_stream_stay_typed_and_name_the_model(server, client) -> None:
+    server.faults.add(error="ThrottlingException", operation="ConverseStream")
+    with pytest.raises(client.exceptions.ThrottlingException, match=f"ConverseStream, model {HAIKU}"):
+        converse_stream(client, HAIKU, PROMPT)
+    with pytest.raises(client.exceptions.ValidationException, match="inferenceConfig.temperature"):
+        converse_stream(client, HAIKU, PROMPT, inferenceConfig={"temperature": 3})
+
+
+def test_close_mid_stream_keeps_what_arrived(client) -> None:
+    result = converse_stream(client, HAIKU, PROMPT)
+    for event in result:
+        if isinstance(event, ConverseBlockDelta):
+            break
+    assert result.stopped and not isinstance(result.error, StreamError)
+    assert result.text and result.stop_reason is None

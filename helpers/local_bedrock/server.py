@@ -36,6 +36,7 @@ from .model import (
     validation_message,
 )
 from .pacing import LatencyModel, rng_for, schedule, sleep_until
+from .upstream import make_passthrough
 
 log = logging.getLogger("helpers.local_bedrock")
 
@@ -83,8 +84,12 @@ class BedrockApp:
         calls: CallLog,
         faults: FaultBook,
         auth: Authorizer | None = None,
+        passthrough: Any | None = None,
     ) -> None:
         self.auth = auth or Authorizer()
+        # Record/replay (upstream.py, cassettes.py): when set, it answers every model call instead of the
+        # local model; auth still applies, faults and validation do not (the recording is the truth).
+        self.passthrough = passthrough
         self.seed = seed
         self.time_scale = time_scale
         self.latency = latency
@@ -191,6 +196,10 @@ class BedrockApp:
             return
         record = self.calls.new(operation, model_id, _body_for_record(body), received_at)
         try:
+            if self.passthrough is not None:
+                self.auth(method, raw_path, headers, body)
+                await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
+                return
             plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
@@ -464,6 +473,10 @@ class LocalBedrock:
         latency: LatencyModel | dict | None = None,
         verify_sigv4: SigV4Keys | None = None,
         bearer_token: str | None = None,
+        record: str | os.PathLike | None = None,
+        replay: str | os.PathLike | None = None,
+        upstream: str | None = None,
+        upstream_region: str | None = None,
     ) -> None:
         if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale < 0:
             raise ValueError(f"time_scale must be a number >= 0 (0 = as fast as possible), not {time_scale!r}")
@@ -478,6 +491,9 @@ class LocalBedrock:
         self.faults = FaultBook(seed=seed)
         # Open unless told otherwise; see auth.py for what locking means.
         self.auth = Authorizer(verify_sigv4, bearer_token)
+        self.passthrough = make_passthrough(record=record, replay=replay, upstream=upstream,
+                                            upstream_region=upstream_region, time_scale=self.time_scale,
+                                            calls=self._calls)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -502,7 +518,8 @@ class LocalBedrock:
                                        "pick another --port (0 = any free port)") from None
         self.port = sock.getsockname()[1]
         self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
-                               calls=self._calls, faults=self.faults, auth=self.auth)
+                               calls=self._calls, faults=self.faults, auth=self.auth,
+                               passthrough=self.passthrough)
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(sock, ready), name="local-bedrock", daemon=True)
@@ -562,6 +579,17 @@ class LocalBedrock:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Live asyncio tasks on the server's loop and requests in flight (to check nothing leaks)."""
+        loop, app = self._loop, self._app
+        if loop is None or app is None or not self.running:
+            return {"tasks": 0, "requests": 0}
+
+        async def count() -> dict[str, int]:
+            return {"tasks": len(asyncio.all_tasks()) - 1, "requests": len(app.tasks)}  # minus this one
+
+        return asyncio.run_coroutine_threadsafe(count(), loop).result(10)
 
     @property
     def running(self) -> bool:

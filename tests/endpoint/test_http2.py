@@ -123,8 +123,7 @@ def test_many_h2_streams_multiplexed_on_one_connection(server: LocalBedrock) -> 
     assert all(version == "HTTP/2" for version, _ in results)
     for (_, chunks), prompt in zip(results, prompts, strict=True):
         assert chunks[-1]["type"] == "message_stop"
-        expected = [c for c in server.calls if isinstance(c.request_body, dict)
-                    and c.request_body.get("messages", [{}])[0].get("content") == prompt]
+        expected = [c for c in server.calls if c.request_body == messages_body(prompt)]
         assert expected and expected[0].done
 
 

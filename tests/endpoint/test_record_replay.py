@@ -1,0 +1,193 @@
+"""Record through the endpoint from a second local endpoint standing in for AWS (loopback only), then
+replay the cassette: the same chunks, the same errors, the recorded timing scaled by time_scale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EventStreamError
+from endpoint_support import HAIKU, messages_body, stream_chunks
+
+from helpers.local_bedrock import LocalBedrock
+from helpers.local_bedrock.cassettes import read_cassette
+
+ACCOUNT = "123456789012"
+ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.{HAIKU}"
+CONVERSE = {"messages": [{"role": "user", "content": [{"text": "What is a stream?"}]}],
+            "inferenceConfig": {"maxTokens": 80}}
+
+
+def _client(server: LocalBedrock, key: str = "AKIDLEARNER", secret: str = "learner-secret") -> Any:
+    return boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret,
+                        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30))
+
+
+def _converse_events(client: Any) -> list[dict]:
+    return list(client.converse_stream(modelId=HAIKU, **CONVERSE)["stream"])
+
+
+def _session(client: Any, upstream: LocalBedrock | None = None) -> dict[str, Any]:
+    """One learner's session: the calls a lesson makes, errors included (faults armed on ``upstream``)."""
+    seen: dict[str, Any] = {}
+    seen["stream"] = stream_chunks(client, messages_body("What is streaming?"))
+    seen["arn"] = stream_chunks(client, messages_body("Name a river."), model_id=ARN)
+    response = client.invoke_model(modelId=HAIKU, body=json.dumps(messages_body("Say hello.")))
+    seen["invoke"] = json.loads(response["body"].read())
+    seen["invoke_tokens"] = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-output-token-count"]
+    seen["converse_stream"] = _converse_events(client)
+    seen["converse"] = client.converse(modelId=HAIKU, **CONVERSE)["output"]
+    if upstream is not None:
+        upstream.faults.add({"error": "ThrottlingException", "at": "request"})
+    with pytest.raises(client.exceptions.ThrottlingException) as throttled:
+        client.invoke_model(modelId=HAIKU, body=json.dumps(messages_body("Throttle me.")))
+    seen["throttle"] = throttled.value.response["Error"]["Message"]
+    got: list[dict] = []
+    if upstream is not None:
+        upstream.faults.add({"error": "modelStreamErrorException", "at": "event", "after": 3})
+    with pytest.raises(EventStreamError) as broken:
+        response = client.invoke_model_with_response_stream(modelId=HAIKU,
+                                                            body=json.dumps(messages_body("Break off.")))
+        for event in response["body"]:
+            got.append(json.loads(event["chunk"]["bytes"]))
+    seen["broken"] = (got, broken.value.response["Error"]["Code"])
+    return seen
+
+
+def _strip_metrics(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_strip_metrics(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip_metrics(v) for k, v in value.items()
+                if k not in ("amazon-bedrock-invocationMetrics", "metrics", "metadata")}
+    return value
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict, list]:
+    """Record a session through the endpoint; also run it straight against the upstream to compare."""
+    cassette = tmp_path_factory.mktemp("cassettes") / "session.jsonl"
+    with LocalBedrock(seed=7, time_scale=0.05) as upstream:
+        direct = _session(_client(upstream), upstream)
+        with LocalBedrock(time_scale=0, record=cassette, upstream=upstream.endpoint_url) as recorder:
+            through = _session(_client(recorder), upstream)
+            upstream_calls = upstream.calls
+    return cassette, direct, through, upstream_calls
+
+
+def test_recording_passes_the_upstream_answers_through(recorded: tuple) -> None:
+    _, direct, through, _ = recorded
+    assert _strip_metrics(through) == _strip_metrics(direct)
+    assert through["broken"][1] == "modelStreamErrorException"
+    assert len(through["broken"][0]) == 3
+
+
+def test_cassette_is_readable_and_holds_no_secrets(recorded: tuple) -> None:
+    cassette, _, _, _ = recorded
+    text = cassette.read_text()
+    for secret in ("AKIDLEARNER", "learner-secret", "AWS4-HMAC-SHA256", "Signature=", "authorization",
+                   "x-amzn-requestid", "x-amz-date", ACCOUNT):
+        assert secret.lower() not in text.lower(), secret
+    lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON on its own
+    exchanges = read_cassette(cassette)
+    assert len(exchanges) == 7
+    assert [e.operation for e in exchanges] == [
+        "InvokeModelWithResponseStream", "InvokeModelWithResponseStream", "InvokeModel", "ConverseStream",
+        "Converse", "InvokeModel", "InvokeModelWithResponseStream"]
+    assert exchanges[1].model == ARN.replace(ACCOUNT, "000000000000")
+    first = exchanges[0]
+    assert first.body == messages_body("What is streaming?")
+    offsets = [s["ms"] for s in first.steps]
+    assert offsets == sorted(offsets) and offsets[-1] > 0
+    assert first.steps[0]["chunk"]["type"] == "message_start"
+    assert exchanges[5].steps[0]["error"] == {"where": "request", "status": 429, "type": "ThrottlingException",
+                                              "message": exchanges[5].steps[0]["error"]["message"]}
+    assert exchanges[6].steps[-1]["error"]["type"] == "modelStreamErrorException"
+    assert exchanges[3].steps[0]["event"] == "messageStart"
+    assert all("p" not in s.get("data", {}) for s in exchanges[3].steps)
+    assert len(lines) == sum(len(e.steps) + 2 for e in exchanges)
+
+
+def test_replay_serves_the_same_chunks_and_errors_without_upstream(recorded: tuple) -> None:
+    cassette, _, through, _ = recorded
+    with LocalBedrock(time_scale=0, replay=cassette) as replayer:
+        again = _session(_client(replayer, key="someone", secret="else"))
+    # Identical, invocation metrics included: replay serves what was recorded, byte for byte in JSON.
+    assert again["stream"] == through["stream"]
+    assert again["arn"] == through["arn"]
+    assert again["invoke"] == through["invoke"]
+    assert again["invoke_tokens"] == through["invoke_tokens"]
+    assert again["converse"] == through["converse"]
+    assert again["converse_stream"] == through["converse_stream"]
+    assert again["throttle"] == through["throttle"]
+    assert again["broken"] == through["broken"]
+
+
+def test_replay_keeps_the_recorded_timing_scaled(recorded: tuple) -> None:
+    cassette, _, _, _ = recorded
+    first = read_cassette(cassette)[0]
+    recorded_ms = [s["ms"] for s in first.steps]
+    with LocalBedrock(time_scale=0.5, replay=cassette) as replayer:
+        chunks = stream_chunks(_client(replayer), messages_body("What is streaming?"))
+        call = replayer.calls[0]
+    assert len(chunks) == len(recorded_ms)
+    assert call.schedule_ms == [round(ms * 0.5, 3) for ms in recorded_ms]
+    # Never early: each chunk waits for its recorded moment (the upstream paced them, so they are spread).
+    assert recorded_ms[0] > 0 and recorded_ms[-1] > recorded_ms[0]
+    assert all(sent >= planned for sent, planned in zip(call.sent_ms, call.schedule_ms, strict=True))
+
+
+def test_replay_says_which_model_had_no_cassette(recorded: tuple) -> None:
+    cassette, _, _, _ = recorded
+    with LocalBedrock(time_scale=0, replay=cassette) as replayer:
+        client = _client(replayer)
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as caught:
+            client.invoke_model(modelId=HAIKU, body=json.dumps(messages_body("Something never recorded.")))
+        message = caught.value.response["Error"]["Message"]
+        assert "No cassette matched" in message and HAIKU in message and "messages" in message
+        other = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as caught:
+            stream_chunks(client, messages_body("What is streaming?"), model_id=other)
+        message = caught.value.response["Error"]["Message"]
+        assert other in message and "Nothing was recorded for this model" in message
+
+
+def test_upstream_request_is_signed_by_botocore_with_this_machines_credentials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDRECORDER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "recorder-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with LocalBedrock(time_scale=0, verify_sigv4=("AKIDRECORDER", "recorder-secret")) as upstream:
+        with LocalBedrock(time_scale=0, upstream=upstream.endpoint_url, upstream_region="eu-central-1",
+                          record=tmp_path / "signed.jsonl") as recorder:
+            assert stream_chunks(_client(recorder), messages_body())[-1]["type"] == "message_stop"
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+        with LocalBedrock(time_scale=0, upstream=upstream.endpoint_url, upstream_region="eu-central-1",
+                          record=tmp_path / "signed.jsonl") as recorder:
+            with pytest.raises(ClientError) as caught:
+                stream_chunks(_client(recorder), messages_body())
+    assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+    text = (tmp_path / "signed.jsonl").read_text()
+    assert "recorder-secret" not in text and "AKIDRECORDER" not in text
+    assert len(read_cassette(tmp_path / "signed.jsonl")) == 2
+
+
+def test_bad_options_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="record needs an upstream"):
+        LocalBedrock(record=tmp_path / "x.jsonl")
+    with pytest.raises(ValueError, match="no cassette file"):
+        LocalBedrock(replay=tmp_path / "missing.jsonl")
+    with pytest.raises(ValueError, match="cannot be combined"):
+        LocalBedrock(replay=tmp_path / "x.jsonl", upstream="aws")
+    with pytest.raises(ValueError, match="endpoint URL"):
+        LocalBedrock(upstream="bedrock.example.com")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"exchange": {"operation": "InvokeModel", "model": "m", "body": {}}}\nnot json\n')
+    with pytest.raises(ValueError, match="broken.jsonl:2"):
+        LocalBedrock(replay=broken)

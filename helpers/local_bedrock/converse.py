@@ -26,6 +26,7 @@ from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_b
 
 from . import frames
 from .converse_check import check_shape
+from .converse_legacy import legacy_body, legacy_events
 from .errors import BedrockError
 from .responder import PlannedChunk, ResponsePlan, plan_response
 
@@ -284,18 +285,24 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
         out.append(Problem("toolConfig", "The toolConfig field must be defined when using toolUse and toolResult "
                                          "content blocks.", "send the same toolConfig as in the turn that "
                                                             "produced the toolUse"))
+    _merge_additional(request, body, out)
+    return body, paths
+
+
+def _merge_additional(request: dict, body: dict, out: list[Problem]) -> None:
+    """Model-specific fields (thinking, top_k, anthropic_beta...) go into the body as they are."""
     extra = request.get("additionalModelRequestFields", {})
     if not isinstance(extra, dict):
         out.append(Problem("additionalModelRequestFields", "must be a JSON object",
                            'e.g. {"thinking": {"type": "enabled", "budget_tokens": 2048}} or {"top_k": 50}'))
-        extra = {}
+        return
     for key, value in extra.items():
-        if key in _TWINS:
+        if key in _TWINS or key in ("prompt", "max_tokens_to_sample"):
+            twin = _TWINS.get(key, "messages / inferenceConfig.maxTokens")
             out.append(Problem(f"additionalModelRequestFields.{key}", f"[{key}] has its own Converse field",
-                               f"set {_TWINS[key]} instead"))
+                               f"set {twin} instead"))
         else:
             body[key] = value
-    return body, paths
 
 
 def _check_unsupported(request: dict, out: list[Problem]) -> None:
@@ -328,11 +335,12 @@ def prepare(operation: str, raw: bytes, model: ModelInfo) -> ConverseRequest:
     _check_unsupported(request, problems)
     if problems:
         raise _fail(problems)
-    if model.api != "messages":
-        raise _fail([Problem("#", f"{model.name} ({model.base_id}) is a Text Completions model; this local "
-                                  "endpoint serves Converse for Messages-API models",
-                             "use a Claude 3 or later model id, or InvokeModel with a prompt body")])
-    body, paths = _translate(request, model, problems)
+    if model.api == "messages":
+        body, paths = _translate(request, model, problems)
+    else:
+        paths = _Paths()
+        body = legacy_body(request, model, paths, problems)
+        _merge_additional(request, body, problems)
     if problems:
         raise _fail(problems)
     problems = [Problem(paths.back(p.path), _reword(p.rule), _reword(p.fix)) for p in check_body(body, model)]
@@ -463,19 +471,28 @@ def _extra_fields(paths: list[str], response: dict) -> dict:
 def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int) -> ConversePlan:
     """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
     plan: ResponsePlan = plan_response(request.body, model, seed=seed)
-    extra = _extra_fields(request.response_field_paths, plan.response_body)
+    if plan.api == "text_completion":
+        events, message, stop_reason, fields = legacy_events(plan)
+    else:
+        events, fields, stop_reason = _messages_events(plan), plan.response_body, plan.stop_reason
+        message = {"role": "assistant", "content": [_converse_block(b) for b in plan.response_body["content"]]}
+    extra = _extra_fields(request.response_field_paths, fields)
     chunks = []
-    tool_blocks: set[int] = set()
-    for chunk in plan.chunks:
-        event = _stream_event(chunk.payload, tool_blocks)
-        if event is None:
-            continue
-        name, body = event
+    for chunk in events:
+        name, body = chunk.payload["event"], chunk.payload["body"]
         if name == "messageStop" and extra:
             body = {**body, "additionalModelResponseFields": extra}
         if name == "metadata":
             body = {**body, **request.echo}
         chunks.append(PlannedChunk({"event": name, "body": body}, chunk.output_tokens))
-    message = {"role": "assistant", "content": [_converse_block(b) for b in plan.response_body["content"]]}
-    return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, plan.stop_reason, message, extra,
-                        request.echo)
+    return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, stop_reason, message, extra, request.echo)
+
+
+def _messages_events(plan: ResponsePlan) -> list[PlannedChunk]:
+    events = []
+    tool_blocks: set[int] = set()
+    for chunk in plan.chunks:
+        event = _stream_event(chunk.payload, tool_blocks)
+        if event is not None:
+            events.append(PlannedChunk({"event": event[0], "body": event[1]}, chunk.output_tokens))
+    return events

@@ -16,6 +16,8 @@ from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import EventStreamError
 from endpoint_support import HAIKU, LEGACY
 
+from helpers.local_bedrock import LocalBedrock
+
 SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
 PROMPT = "What is streaming?"
 WEATHER_SCHEMA = {
@@ -363,9 +365,28 @@ def test_bad_raw_bodies_boto3_would_refuse_are_explained_too(server, body, named
     assert named in message
 
 
-def test_text_completion_models_are_refused_with_the_fix(client) -> None:
-    with pytest.raises(client.exceptions.ValidationException, match="Claude 3 or later"):
-        client.converse(modelId=LEGACY, messages=[user("hi")])
+def test_text_completion_models_answer_their_prompt_body_text(client) -> None:
+    conversation = [user("Hello"), {"role": "assistant", "content": [{"text": "Hi."}]}, user(PROMPT)]
+    response = client.converse(modelId=LEGACY, system=[{"text": "Be kind."}], messages=conversation,
+                               inferenceConfig={"maxTokens": 400})
+    prompt = f"\n\nHuman: Be kind.\n\nHello\n\nAssistant: Hi.\n\nHuman: {PROMPT}\n\nAssistant:"
+    body, _ = invoke(client, {"prompt": prompt, "max_tokens_to_sample": 400}, LEGACY)
+    assert answer_text(response) == body["completion"]
+    assert response["stopReason"] == "end_turn"  # the model's own "\n\nHuman:" stop is the end of its turn
+    events = stream(client, LEGACY, messages=[user(PROMPT)], inferenceConfig={"maxTokens": 5})
+    assert [next(iter(e)) for e in events[-3:]] == ["contentBlockStop", "messageStop", "metadata"]
+    assert events[-2]["messageStop"]["stopReason"] == "max_tokens"
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 5
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"toolConfig": TOOL_CONFIG}, "does not support tool use"),
+    ({"additionalModelRequestFields": THINKING}, "additionalModelRequestFields.thinking"),
+    ({"messages": [user("a"), {"role": "assistant", "content": [{"text": "b"}]}]}, "last message must be a user"),
+])
+def test_text_completion_models_refuse_what_they_cannot_do(client, kwargs, named) -> None:
+    with pytest.raises(client.exceptions.ValidationException, match=named):
+        client.converse(modelId=LEGACY, **{"messages": [user("hi")], **kwargs})
 
 
 def test_model_ids_are_judged_as_for_invoke_model(client) -> None:
@@ -375,3 +396,23 @@ def test_model_ids_are_judged_as_for_invoke_model(client) -> None:
         client.converse_stream(modelId="arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc",
                                messages=[user("hi")])
     assert client.converse(modelId="us." + HAIKU, messages=[user("hi")])["stopReason"] == "end_turn"
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+def test_converse_stream_is_paced_and_reports_the_latency_it_measured() -> None:
+    with LocalBedrock(seed=2, time_scale=1.0, latency={"first_byte_s": 0.05, "tokens_per_s": 800}) as paced:
+        client = paced.client()
+        events = stream(client, messages=[user(PROMPT)], inferenceConfig={"maxTokens": 60})
+        streamed = paced.calls[0]
+        response = client.converse(modelId=HAIKU, messages=[user(PROMPT)], inferenceConfig={"maxTokens": 60})
+        plain = paced.calls[0]
+    planned, sent = streamed.schedule_ms, streamed.sent_ms
+    assert len(planned) == len(sent) == len(events)
+    assert planned[0] > 0 and planned[-1] > planned[0]  # a real schedule, not time_scale 0
+    assert all(s >= p for s, p in zip(sent, planned, strict=True))  # never early
+    assert events[-1]["metadata"]["metrics"]["latencyMs"] == round(sent[-1])
+    # Converse waits for the whole answer, then reports the latency it measured.
+    assert plain.sent_ms[0] >= plain.schedule_ms[-1] > 0
+    assert response["metrics"]["latencyMs"] == round(plain.sent_ms[0])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.eventstream import EventStreamBuffer
-from botocore.exceptions import EventStreamError
+from botocore.exceptions import EventStreamError, HTTPClientError
 from endpoint_support import HAIKU, LEGACY
 
 from helpers.local_bedrock import LocalBedrock
@@ -292,6 +292,13 @@ def test_drop_mid_stream_breaks_the_read(server, client) -> None:
     assert len(seen) == 4 and "metadata" not in seen[-1]
 
 
+def test_drop_at_request_closes_a_converse_call_without_an_answer(server, client) -> None:
+    server.faults.add(error="drop", operation="Converse")
+    with pytest.raises(HTTPClientError):
+        client.converse(modelId=HAIKU, messages=[user(PROMPT)])
+    assert server.calls[0].error == "drop" and server.calls[0].operation == "Converse"
+
+
 def test_fault_specs_follow_each_operation(server, client) -> None:
     with pytest.raises(ValueError, match="Converse has none"):
         server.faults.add(error="throttlingException", at="event", operation="Converse")
@@ -416,3 +423,19 @@ def test_converse_stream_is_paced_and_reports_the_latency_it_measured() -> None:
     # Converse waits for the whole answer, then reports the latency it measured.
     assert plain.sent_ms[0] >= plain.schedule_ms[-1] > 0
     assert response["metrics"]["latencyMs"] == round(plain.sent_ms[0])
+
+
+# --------------------------------------------------------------------------- images
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_image_bytes_are_accepted_where_the_model_has_vision(client) -> None:
+    content = [{"image": {"format": "png", "source": {"bytes": PNG_1X1}}}, {"text": "What is in this image?"}]
+    response = client.converse(modelId=HAIKU, messages=[{"role": "user", "content": content}])
+    assert response["stopReason"] == "end_turn" and answer_text(response)
+    with pytest.raises(client.exceptions.ValidationException, match=r"messages\[0\]\.content\[0\]\.image"):
+        client.converse(modelId="anthropic.claude-3-5-haiku-20241022-v1:0",
+                        messages=[{"role": "user", "content": content}])

@@ -10,17 +10,50 @@ import threading
 
 from .server import LocalBedrock, is_loopback
 
+_EPILOG = """\
+HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) are served on the same port.
+
+A room of learners: run one endpoint on the instructor's machine with
+  python -m helpers.local_bedrock --host 0.0.0.0 --port 8000 --verify-sigv4 room:SOME-LONG-SECRET
+and let learners point AWS_ENDPOINT_URL_BEDROCK_RUNTIME at http://<instructor-ip>:8000 with
+AWS_ACCESS_KEY_ID=room and AWS_SECRET_ACCESS_KEY=SOME-LONG-SECRET. Risks of --host 0.0.0.0: anyone who
+can reach the machine can use the endpoint and its /_local/ control routes (faults, call log, which
+holds every prompt), the traffic is plain HTTP (no TLS), and the firewall must let the port in. Lock
+it: --bearer-token TOKEN for clients that can send a Bearer token over http (boto3 sends
+AWS_BEARER_TOKEN_BEDROCK only over HTTPS), or --verify-sigv4 KEY:SECRET, which boto3 and the anthropic
+SDK satisfy with ordinary access keys and which never puts the secret on the wire. Stop the endpoint
+when the session ends.
+
+Record and replay: --record FILE --upstream aws forwards every call to real Bedrock with this
+machine's AWS credentials and writes each exchange to FILE (JSON lines, no credentials); later
+--replay FILE serves those exchanges with no network, timed as recorded (scaled by --time-scale).
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.local_bedrock",
         description="A local Amazon Bedrock Runtime endpoint for the course (no AWS account needed).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for a room, see below)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on, 0 = any free port (default: 8000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for text, pacing and faults (default: 0)")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="1 = paced like Bedrock, 0 = as fast as possible (default: 1.0)")
+    auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
+    auth.add_argument("--verify-sigv4", metavar="KEY:SECRET", action="append",
+                      help="check SigV4 signatures against this access key and secret (repeatable)")
+    auth.add_argument("--bearer-token", metavar="TOKEN",
+                      help="accept only this Bearer token (Authorization: Bearer TOKEN)")
+    tape = parser.add_argument_group("record and replay")
+    tape.add_argument("--record", metavar="FILE", help="append each exchange with the upstream to FILE")
+    tape.add_argument("--upstream", metavar="aws|URL",
+                      help="answer by forwarding to real Bedrock ('aws') or another endpoint URL")
+    tape.add_argument("--upstream-region", metavar="REGION",
+                      help="region for --upstream aws (default: the region the client signed for)")
+    tape.add_argument("--replay", metavar="FILE", help="answer only from the exchanges recorded in FILE")
     return parser
 
 
@@ -32,7 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: listening on {args.host}, not loopback: anyone who can reach this machine can use "
               "this endpoint. Use --host 127.0.0.1 unless you are running a shared room endpoint.",
               file=sys.stderr, flush=True)
-    server = LocalBedrock(seed=args.seed, time_scale=args.time_scale, host=args.host, port=args.port)
+    if not is_loopback(args.host) and not (args.verify_sigv4 or args.bearer_token):
+        print("warning: no --bearer-token or --verify-sigv4 given, so the endpoint is open to everyone who "
+              "can reach it; see --help for locking a room endpoint.", file=sys.stderr, flush=True)
+    try:
+        server = LocalBedrock(seed=args.seed, time_scale=args.time_scale, host=args.host, port=args.port,
+                              verify_sigv4=args.verify_sigv4, bearer_token=args.bearer_token,
+                              record=args.record, upstream=args.upstream, upstream_region=args.upstream_region,
+                              replay=args.replay)
+    except ValueError as error:
+        _parser().error(str(error))
     try:
         server.start()
     except OSError as error:
@@ -52,8 +94,17 @@ def main(argv: list[str] | None = None) -> int:
              f"{args.time_scale:g}). Ctrl-C to stop.", "", "In another shell:",
              f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={server.endpoint_url}",
              f"export AWS_REGION={region}"]
-    if not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
+    if server.auth.keys:
+        lines += [f"export AWS_ACCESS_KEY_ID={next(iter(server.auth.keys))}",
+                  "export AWS_SECRET_ACCESS_KEY=<the secret given to --verify-sigv4>"]
+    elif not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
         lines += ["export AWS_ACCESS_KEY_ID=local", "export AWS_SECRET_ACCESS_KEY=local"]
+    if args.record:
+        lines += ["", f"Recording every exchange with {args.upstream} to {args.record}."]
+    elif args.upstream:
+        lines += ["", f"Forwarding every call to {args.upstream} (not recording)."]
+    if args.replay:
+        lines += ["", f"Replaying {len(server.passthrough.exchanges)} recorded exchanges from {args.replay}."]
     print("\n".join(lines), flush=True)
     try:
         while not stop.wait(0.5):

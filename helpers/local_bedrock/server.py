@@ -175,6 +175,13 @@ class BedrockApp:
         body = await self._read_body(receive)
 
         if raw_path.startswith(b"/_local/"):
+            if raw_path.rstrip(b"/") != b"/_local/health":
+                # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
+                try:
+                    self.auth(method, raw_path, headers, body)
+                except BedrockError as error:
+                    await self._respond_error(send, error)
+                    return
             await self._control(method, raw_path, scope.get("query_string", b""), body, send)
             return
         match = _MODEL_PATH.match(raw_path)

@@ -187,3 +187,18 @@ def test_bad_configuration_is_named() -> None:
     assert Authorizer(verify_sigv4="a:b:c").keys == {"a": "b:c"}
     assert Authorizer(verify_sigv4={"k1": "s1", "k2": "s2"}).locked
     assert not Authorizer().locked
+
+
+def test_a_locked_endpoint_locks_its_control_routes(token_server: LocalBedrock) -> None:
+    url = token_server.endpoint_url
+    assert httpx.get(f"{url}/_local/health").status_code == 200  # a liveness probe needs no token
+    for method, path in (("GET", "/_local/calls"), ("POST", "/_local/faults"), ("DELETE", "/_local/faults")):
+        refused = httpx.request(method, url + path, json={"error": "ThrottlingException"})
+        assert refused.status_code == 403, (method, path)
+        assert refused.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    token = {"Authorization": "Bearer room-token-123"}
+    added = httpx.post(f"{url}/_local/faults", json={"error": "ThrottlingException", "at": "request"},
+                       headers=token)
+    assert added.status_code == 201
+    assert httpx.get(f"{url}/_local/faults", headers=token).json()[0]["error"] == "ThrottlingException"
+    assert httpx.delete(f"{url}/_local/faults", headers=token).status_code == 200

@@ -4,6 +4,10 @@ replay the cassette: the same chunks, the same errors, the recorded timing scale
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +195,33 @@ def test_bad_options_are_named(tmp_path: Path) -> None:
     broken.write_text('{"exchange": {"operation": "InvokeModel", "model": "m", "body": {}}}\nnot json\n')
     with pytest.raises(ValueError, match="broken.jsonl:2"):
         LocalBedrock(replay=broken)
+
+
+def test_cli_replays_a_cassette_behind_a_room_key(recorded: tuple) -> None:
+    cassette, _, through, _ = recorded
+    command = [sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0",
+               "--replay", str(cassette), "--verify-sigv4", "room:room-secret"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert url, first + (process.stderr.read() if process.poll() is not None else "")
+        banner = []
+        while len(banner) < 12 and not any("Replaying" in line for line in banner):
+            banner.append(process.stdout.readline())
+        assert "Replaying 7 recorded exchanges" in banner[-1], banner
+        room = boto3.client("bedrock-runtime", endpoint_url=url.group(0), region_name="us-east-1",
+                            aws_access_key_id="room", aws_secret_access_key="room-secret",
+                            config=Config(retries={"total_max_attempts": 1}))
+        assert stream_chunks(room, messages_body("What is streaming?")) == through["stream"]
+        outsider = boto3.client("bedrock-runtime", endpoint_url=url.group(0), region_name="us-east-1",
+                                aws_access_key_id="room", aws_secret_access_key="guess",
+                                config=Config(retries={"total_max_attempts": 1}))
+        with pytest.raises(ClientError, match="InvalidSignatureException"):
+            stream_chunks(outsider, messages_body("What is streaming?"))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0

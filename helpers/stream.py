@@ -381,7 +381,9 @@ def _name_model(exc: ClientError, operation: str, model_id: str) -> None:
         exc.args = (exc.args[0] + note, *exc.args[1:])
 
 
-_TERMINAL = (MessageStop, ConverseMetadata, ConverseMessageStop)
+# ConverseStream's last event is metadata (usage, latency), after messageStop: a stream cut between
+# the two lost its usage, so it did not end properly.
+_TERMINAL = (MessageStop, ConverseMetadata)
 
 
 def _ended_properly(events: list[StreamEvent]) -> bool:

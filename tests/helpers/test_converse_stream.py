@@ -151,3 +151,16 @@ def test_close_mid_stream_keeps_what_arrived(client) -> None:
             break
     assert result.stopped and not isinstance(result.error, StreamError)
     assert result.text and result.stop_reason is None
+
+
+def test_a_stream_that_ends_cleanly_without_metadata_is_incomplete(client) -> None:
+    """The reader needs ConverseStream's final metadata event; messageStop alone is not the end."""
+    from helpers.stream import StreamResult
+
+    full = converse_stream(client, HAIKU, PROMPT).consume()
+    cut = StreamResult(model_id=HAIKU, operation=CONVERSE_STREAM, source=iter(full.events[:-1]))
+    with pytest.raises(StreamConnectionLost, match="final event"):
+        cut.consume()
+    assert cut.text == full.text and cut.stop_reason == "end_turn"
+    whole = StreamResult(model_id=HAIKU, operation=CONVERSE_STREAM, source=iter(full.events)).consume()
+    assert whole.done and whole.error is None and whole.usage == full.usage

@@ -164,3 +164,18 @@ def test_a_stream_that_ends_cleanly_without_metadata_is_incomplete(client) -> No
     assert cut.text == full.text and cut.stop_reason == "end_turn"
     whole = StreamResult(model_id=HAIKU, operation=CONVERSE_STREAM, source=iter(full.events)).consume()
     assert whole.done and whole.error is None and whole.usage == full.usage
+
+
+def test_with_retries_survives_converse_faults_before_output_only(server, client) -> None:
+    from helpers.retries import with_retries
+
+    # messageStart carries no output, so a throttle right after it is still safe to retry.
+    server.faults.add(error="throttlingException", at="event", after=1, operation="ConverseStream")
+    server.faults.add(error="ThrottlingException", operation="ConverseStream")
+    result = with_retries(lambda: converse_stream(client, HAIKU, PROMPT), base_delay=0, jitter=False).consume()
+    assert result.attempts == 3 and result.stop_reason == "end_turn"
+    # After output has started, the error comes straight back with the partial answer.
+    server.faults.add(error="serviceUnavailableException", at="event", after=4, operation="ConverseStream")
+    with pytest.raises(StreamServiceUnavailable) as caught:
+        with_retries(lambda: converse_stream(client, HAIKU, PROMPT), base_delay=0, jitter=False).consume()
+    assert caught.value.output_started and caught.value.partial.text

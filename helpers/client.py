@@ -209,9 +209,15 @@ def explain(exc: BaseException, *, model_id: str | None = None, region: str | No
         hint = f"{_profile_prefix(region)}{model_id}" if model_id else "us.<model id>"
         return f"{model} cannot be called on demand by its base id: use an inference profile id such as {hint}."
     if code == "ResourceNotFoundException" or "model identifier is invalid" in lowered:
+        already_profile = bool(model_id) and model_id.split(".", 1)[0] in ("us", "eu", "apac", "global")
+        also = (
+            "and that this inference profile exists in your region"
+            if already_profile
+            else f"or try its inference profile id ({_profile_prefix(region)}<model id>)"
+        )
         return (
             f"Bedrock does not know the model id {model!r} in {region}: check its spelling against the "
-            "Bedrock console's model catalogue, or try its inference profile id (us.<model id>)."
+            f"Bedrock console's model catalogue, {also}."
         )
     return None
 

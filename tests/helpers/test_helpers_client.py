@@ -183,3 +183,13 @@ def test_legacy_ids_are_refused_up_front_on_aws(monkeypatch: pytest.MonkeyPatch)
 def test_probe_body_matches_the_model_api() -> None:
     assert "prompt" in json.loads(client_module._probe_body(LEGACY))
     assert "messages" in json.loads(client_module._probe_body(HAIKU))
+
+
+def test_unknown_model_id_sentence_fits_the_id(server: Any, client: Any) -> None:
+    base = _fault_sentence(server, client, "ValidationException", "The provided model identifier is invalid.")
+    assert "us.<model id>" in base
+    profile = _fault_sentence(
+        server, client, "ValidationException", "The provided model identifier is invalid.", f"us.{HAIKU}"
+    )
+    # Already a profile id: telling the learner to add "us." again would be wrong.
+    assert "us.<model id>" not in profile and "inference profile exists" in profile

@@ -364,7 +364,7 @@ def _converse_block(block: dict) -> dict:
     return {"text": ""}
 
 
-def _stream_event(chunk: dict, tool_blocks: set[int]) -> tuple[str, dict] | None:
+def _stream_event(chunk: dict) -> tuple[str, dict] | None:
     """The ConverseStream event for one planned Messages chunk (None: Converse sends nothing for it)."""
     kind = chunk["type"]
     if kind == "message_start":
@@ -373,7 +373,6 @@ def _stream_event(chunk: dict, tool_blocks: set[int]) -> tuple[str, dict] | None
         block = chunk["content_block"]
         if block["type"] != "tool_use":
             return None  # Converse opens text and reasoning blocks with their first delta
-        tool_blocks.add(chunk["index"])
         start = {"toolUse": {"toolUseId": block["id"], "name": block["name"]}}
         return "contentBlockStart", {"start": start, "contentBlockIndex": chunk["index"]}
     if kind == "content_block_delta":
@@ -444,7 +443,6 @@ class ConversePlan:
         return {**answer, **self.echo}
 
 
-
 def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
     """The frame of one planned ConverseStream event."""
     return event_frame(chunk.payload["event"], chunk.payload["body"], padding)
@@ -490,9 +488,8 @@ def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int) -> C
 
 def _messages_events(plan: ResponsePlan) -> list[PlannedChunk]:
     events = []
-    tool_blocks: set[int] = set()
     for chunk in plan.chunks:
-        event = _stream_event(chunk.payload, tool_blocks)
+        event = _stream_event(chunk.payload)
         if event is not None:
             events.append(PlannedChunk({"event": event[0], "body": event[1]}, chunk.output_tokens))
     return events

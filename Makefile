@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test test-fast lint notebooks browser chromium benchmark endpoint screenshots clean
+.PHONY: lab test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")"'
@@ -52,3 +52,12 @@ endpoint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+# Re-execute lessons in place on the local backend and store their outputs (NB=notebooks/03_*.ipynb for one).
+NB ?= notebooks/[0-9][0-9]_*.ipynb
+refresh-notebooks: $(STAMP)
+	for nb in $(NB); do \
+	  BEDROCK_BACKEND=local $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False \
+	    --ExecutePreprocessor.timeout=300 "$$nb" || exit 1; \
+	done

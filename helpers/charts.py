@@ -28,6 +28,31 @@ COLORS = {
 }
 
 
+def _show_figures_as_png_in_ipython() -> None:
+    """Let a bare ``Figure`` returned by a cell display as a PNG.
+
+    IPython only learns to draw figures when pyplot sets up its inline backend
+    (``%matplotlib inline``); these charts never touch pyplot, so without this a
+    lesson would store only ``<Figure size ...>``. Nothing happens outside IPython.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    from IPython.core.pylabtools import print_figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_show_figures_as_png_in_ipython()
+
+
 def _style(ax: Any) -> None:
     ax.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):

@@ -72,3 +72,17 @@ def test_latency_distribution_bad_inputs_say_what_to_do() -> None:
 
 def test_sparkline_is_a_png() -> None:
     assert sparkline_png([1.0, 2.0, 3.0], ttft_ms=50).startswith(b"\x89PNG")
+
+
+def test_a_figure_returned_by_a_cell_displays_as_png() -> None:
+    # Lessons show charts by returning the Figure; without pyplot's inline backend IPython
+    # would store only "<Figure size ...>", and the stored lesson would have no picture.
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from helpers import charts
+
+    shell = InteractiveShell.instance()
+    charts._show_figures_as_png_in_ipython()
+    data, _ = shell.display_formatter.format(charts.chunk_latency(_result()))
+    assert data["image/png"][:4] == b"\x89PNG"
+    assert data["text/plain"].startswith("<Figure size")

@@ -14,11 +14,11 @@ Why frames are read one level below ``EventStream.__iter__``: botocore's public 
 silently skips events whose type its service model does not know, and the course promises
 that an unknown event is passed on, never dropped. And its buffer copies the whole
 remaining buffer once per message, which makes a long stream's decoding cost several
-times the rest of the reader. So ``_read_frames`` splits the HTTP body into messages with
+times the rest of the reader. So ``helpers.framing.read_frames`` splits the HTTP body into messages with
 botocore's rules and checks (prelude and message CRC, limits, the same exceptions) without
 that copy, and every frame other than a model chunk -- exceptions, Converse events, unknown
 types -- is handed to botocore's own parser, which stays the referee (it raises
-``EventStreamError`` for exception frames). The tests compare ``_read_frames`` with
+``EventStreamError`` for exception frames). The tests compare ``read_frames`` with
 botocore's decoder on the same bytes. Should botocore's internals move, the code falls back
 to the public iterator (unknown event types then go unseen).
 """
@@ -29,22 +29,15 @@ import base64
 import http.client
 import json
 import socket
-import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
-from zlib import crc32
 
 import urllib3.exceptions
 from botocore.eventstream import (
-    ChecksumMismatch,
-    DuplicateHeader,
-    EventStreamHeaderParser,
     EventStreamMessage,
-    InvalidHeadersLength,
-    InvalidPayloadLength,
     ParserError,
 )
 from botocore.exceptions import BotoCoreError, ClientError
@@ -72,6 +65,7 @@ from helpers.events import (
     ThinkingDelta,
     UnknownEvent,
 )
+from helpers.framing import loads, read_frames
 
 __all__ = [
     "stream_events",
@@ -191,107 +185,15 @@ def stream_events(response: Any) -> Iterator[StreamEvent]:
     parse = getattr(event_stream, "_parse_event", None)
     if raw is None or parse is None or not hasattr(raw, "stream"):
         return _from_public_iterator(event_stream)
-    return _from_frames(_read_frames(raw.stream()), parse)
+    return _from_frames(read_frames(raw.stream()), parse)
 
 
-# botocore's limits (botocore/eventstream.py), so a frame it would refuse is refused here too.
-_MAX_HEADERS_LENGTH = 128 * 1024
-_MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
-_PRELUDE = struct.Struct(">III")
-_UINT32 = struct.Struct(">I")
-_header_parser = EventStreamHeaderParser()
-
-
-def _parse_headers(data: bytes, start: int, end: int) -> dict[str, Any]:
-    """Frame headers; string and bytes values inline, any other type handed to botocore's parser."""
-    headers: dict[str, Any] = {}
-    pos = start
-    while pos < end:
-        name_end = pos + 1 + data[pos]
-        name = data[pos + 1 : name_end].decode("utf-8")
-        kind = data[name_end]
-        if kind != 7 and kind != 6:
-            return _header_parser.parse(data[start:end])
-        value_start = name_end + 3
-        value_end = value_start + ((data[name_end + 1] << 8) | data[name_end + 2])
-        value = data[value_start:value_end]
-        if name in headers:
-            raise DuplicateHeader(name)
-        headers[name] = value.decode("utf-8") if kind == 7 else value
-        pos = value_end
-    return headers
-
-
-def _read_frames(chunks: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any], bytes]]:
-    """Event-stream messages from the HTTP body, each with the time its bytes arrived.
-
-    The same framing rules and checks as botocore's ``EventStreamBuffer`` (prelude CRC, message
-    CRC, header and payload limits, the same exceptions), without its per-message copy of the
-    whole remaining buffer, which dominates the cost of a long stream. The tests check it
-    against botocore's decoder on the same bytes.
-    """
-    data = b""
-    pos = 0
-    seen: dict[bytes, dict[str, Any]] = {}
-    now = time.perf_counter_ns
-    unpack_prelude = _PRELUDE.unpack_from
-    unpack_crc = _UINT32.unpack_from
-    for chunk in chunks:
-        # Every message completed by this read arrived now: stamp once, before any decoding.
-        ns = now()
-        data = data[pos:] + chunk if pos < len(data) else chunk
-        pos = 0
-        size = len(data)
-        view = memoryview(data)
-        while size - pos >= 12:
-            total, headers_length, prelude_crc = unpack_prelude(data, pos)
-            computed = crc32(view[pos : pos + 8]) & 0xFFFFFFFF
-            if computed != prelude_crc:
-                raise ChecksumMismatch(prelude_crc, computed)
-            if headers_length > _MAX_HEADERS_LENGTH:
-                raise InvalidHeadersLength(headers_length)
-            if total - headers_length - 16 > _MAX_PAYLOAD_LENGTH:
-                raise InvalidPayloadLength(total - headers_length - 16)
-            if size - pos < total:
-                break
-            payload_end = pos + total - 4
-            (message_crc,) = unpack_crc(data, payload_end)
-            computed = crc32(view[pos + 8 : payload_end], prelude_crc) & 0xFFFFFFFF
-            if computed != message_crc:
-                raise ChecksumMismatch(message_crc, computed)
-            headers_end = pos + 12 + headers_length
-            # Frames of one stream repeat the same few header blocks: parse each kind once.
-            header_bytes = data[pos + 12 : headers_end]
-            headers = seen.get(header_bytes)
-            if headers is None:
-                headers = _parse_headers(data, pos + 12, headers_end)
-                if len(seen) < 64:
-                    seen[header_bytes] = headers
-            yield ns, headers, data[headers_end:payload_end]
-            pos += total
-        view.release()
-
-
-_scan_once = json.JSONDecoder().scan_once
-
-
-def _loads(text: str) -> Any:
-    """``json.loads`` without its Python wrapper layers, for the compact JSON every frame carries.
-
-    Anything the bare scanner does not consume exactly (surrounding whitespace, trailing
-    data, invalid JSON) goes to ``json.loads``, which accepts or rejects it as usual.
-    """
-    try:
-        value, end = _scan_once(text, 0)
-    except StopIteration:
-        return json.loads(text)
-    if end != len(text):
-        return json.loads(text)
-    return value
+_CONVERSE_EVENTS = frozenset(
+    ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata")
+)
 
 
 def _from_frames(frames: Iterator[tuple[int, dict[str, Any], bytes]], parse: Any) -> Iterator[StreamEvent]:
-    loads = _loads
     b64 = base64.b64decode
     for ns, headers, payload in frames:
         if headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event":
@@ -304,6 +206,10 @@ def _from_frames(frames: Iterator[tuple[int, dict[str, Any], bytes]], parse: Any
                     yield TextDelta(ns, chunk["index"], delta["text"])
                     continue
             yield decode_chunk(ns, chunk)
+            continue
+        if headers.get(":event-type") in _CONVERSE_EVENTS and headers.get(":message-type") == "event":
+            # ConverseStream members are plain JSON objects; the fields we keep need no conversion.
+            yield _converse_event(ns, headers[":event-type"], loads(payload.decode()))
             continue
         # Rare frames go through botocore's own parser, as a message it built would.
         yield _slow_frame(ns, EventStreamMessage(None, dict(headers), payload, 0), parse)

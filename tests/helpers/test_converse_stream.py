@@ -42,8 +42,12 @@ THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
 
 def messages_body(prompt: str, max_tokens: int, **extra: Any) -> dict:
     """The Messages body a one-turn Converse request translates to."""
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}], **extra}
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+        **extra,
+    }
 
 
 def test_text_stream_folds_to_the_invoke_stream_answer(client) -> None:
@@ -64,38 +68,47 @@ def test_text_stream_folds_to_the_invoke_stream_answer(client) -> None:
 
 
 def test_tool_use_start_and_input_pieces(client) -> None:
-    result = converse_stream(client, HAIKU, "Weather in Paris?", inferenceConfig={"maxTokens": 400},
-                             **TOOL_CONFIG).consume()
+    result = converse_stream(
+        client, HAIKU, "Weather in Paris?", inferenceConfig={"maxTokens": 400}, **TOOL_CONFIG
+    ).consume()
     assert any(isinstance(e, ConverseBlockStart) for e in result.events)
     tool = result.snapshot.tool_uses[-1]
     assert isinstance(tool, ToolUseBlock) and tool.name == "get_weather"
     assert tool.id.startswith("toolu_") and tool.input == json.loads(tool.input_json) and tool.input["city"]
     assert result.stop_reason == "tool_use"
-    twin = invoke_stream(client, HAIKU, messages_body("Weather in Paris?", 400, tools=[
-        {"name": "get_weather", "input_schema": SCHEMA}])).consume()
+    twin = invoke_stream(
+        client, HAIKU, messages_body("Weather in Paris?", 400, tools=[{"name": "get_weather", "input_schema": SCHEMA}])
+    ).consume()
     assert twin.snapshot.tool_uses[-1] == tool
     assert fold_all(result.events) == result.snapshot
 
 
 def test_reasoning_text_and_signature(client) -> None:
-    result = converse_stream(client, SONNET_37, PROMPT, inferenceConfig={"maxTokens": 2000},
-                             additionalModelRequestFields=THINKING).consume()
+    result = converse_stream(
+        client, SONNET_37, PROMPT, inferenceConfig={"maxTokens": 2000}, additionalModelRequestFields=THINKING
+    ).consume()
     twin = invoke_stream(client, SONNET_37, messages_body(PROMPT, 2000, **THINKING)).consume()
     thinking = result.blocks[0]
     assert isinstance(thinking, ThinkingBlock)
     assert thinking == twin.blocks[0] and thinking.signature
     assert result.snapshot.thinking == twin.snapshot.thinking
-    signature_events = [e for e in result.events
-                        if isinstance(e, ConverseBlockDelta) and "signature" in e.delta.get("reasoningContent", {})]
+    signature_events = [
+        e
+        for e in result.events
+        if isinstance(e, ConverseBlockDelta) and "signature" in e.delta.get("reasoningContent", {})
+    ]
     assert len(signature_events) == 1 and not signature_events[0].carries_output
     assert result.text == twin.text
     assert fold_all(result.events) == result.snapshot
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"inferenceConfig": {"maxTokens": 4}}, "max_tokens"),
-    ({"inferenceConfig": {"stopSequences": ["local"]}}, "stop_sequence"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"inferenceConfig": {"maxTokens": 4}}, "max_tokens"),
+        ({"inferenceConfig": {"stopSequences": ["local"]}}, "stop_sequence"),
+    ],
+)
 def test_other_stop_reasons(client, kwargs, reason) -> None:
     result = converse_stream(client, HAIKU, PROMPT, **kwargs).consume()
     assert result.stop_reason == reason
@@ -105,13 +118,16 @@ def test_other_stop_reasons(client, kwargs, reason) -> None:
         assert "local" not in result.text
 
 
-@pytest.mark.parametrize(("member", "cls"), [
-    ("internalServerException", StreamInternalError),
-    ("modelStreamErrorException", ModelStreamError),
-    ("validationException", StreamValidationError),
-    ("throttlingException", StreamThrottled),
-    ("serviceUnavailableException", StreamServiceUnavailable),
-])
+@pytest.mark.parametrize(
+    ("member", "cls"),
+    [
+        ("internalServerException", StreamInternalError),
+        ("modelStreamErrorException", ModelStreamError),
+        ("validationException", StreamValidationError),
+        ("throttlingException", StreamThrottled),
+        ("serviceUnavailableException", StreamServiceUnavailable),
+    ],
+)
 def test_each_converse_stream_exception_becomes_its_stream_error(server, client, member, cls) -> None:
     server.faults.add(error=member, at="event", after=3, operation="ConverseStream")
     result = converse_stream(client, HAIKU, PROMPT)
@@ -179,3 +195,36 @@ def test_with_retries_survives_converse_faults_before_output_only(server, client
     with pytest.raises(StreamServiceUnavailable) as caught:
         with_retries(lambda: converse_stream(client, HAIKU, PROMPT), base_delay=0, jitter=False).consume()
     assert caught.value.output_started and caught.value.partial.text
+
+
+def test_fast_converse_decoding_matches_botocores_parser(client) -> None:
+    """ConverseStream frames skip botocore's per-frame parser; the events must be the same."""
+    from helpers.stream import _from_public_iterator, stream_events
+
+    tools = {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "get_weather",
+                    "inputSchema": {
+                        "json": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+                    },
+                }
+            }
+        ]
+    }
+    request = {
+        "modelId": HAIKU,
+        "messages": [{"role": "user", "content": [{"text": "What is the weather in Lisbon? Use get_weather."}]}],
+        "toolConfig": tools,
+    }
+    fast = list(stream_events(client.converse_stream(**request)))
+    slow = list(_from_public_iterator(client.converse_stream(**request)["stream"]))
+
+    def comparable(e: Any) -> tuple[type, dict[str, Any]]:
+        fields = {k: getattr(e, k) for k in e.__dataclass_fields__ if k != "received_ns"}
+        fields.pop("metrics", None)  # latencyMs is measured per call
+        return type(e), fields
+
+    assert [comparable(e) for e in fast] == [comparable(e) for e in slow]
+    assert {type(e).__name__ for e in fast} >= {"ConverseBlockStart", "ConverseBlockDelta", "ConverseMetadata"}

@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.errors import StreamConnectionLost
+from helpers.framing import loads as _loads
+from helpers.framing import read_frames as _read_frames
 from helpers.local_bedrock import frames
-from helpers.stream import StreamResult, _loads, _read_frames
+from helpers.stream import StreamResult
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 

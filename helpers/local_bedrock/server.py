@@ -25,6 +25,7 @@ from hypercorn.config import Config, Sockets
 from . import converse, frames
 from .auth import Authorizer, SigV4Keys
 from .calls import CallLog, CallRecord
+from .connections import install as install_prompt_close
 from .errors import BedrockError
 from .faults import Fault, FaultBook, message_for
 from .model import (
@@ -557,6 +558,7 @@ class LocalBedrock:
         config.keep_alive_timeout = 30.0
         self._loop.call_soon(ready.set)
         assert self._app is not None
+        install_prompt_close()  # release sockets of clients that left while idle (see connections.py)
         await serve(self._app, config, shutdown_trigger=self._stop_event.wait, mode="asgi")
 
     def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    # This process only serves: keep what was loaded at start-up (boto3's models and the like) out of
+    # full garbage collections, whose pauses would otherwise stall every stream in the room at once.
+    gc.collect()
+    gc.freeze()
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

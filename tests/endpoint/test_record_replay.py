@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,22 @@ def test_cli_replays_a_cassette_behind_a_room_key(recorded: tuple) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert process.returncode == 0
+
+
+def test_a_learner_leaving_mid_recording_closes_the_upstream_stream_and_writes_nothing(tmp_path: Path) -> None:
+    cassette = tmp_path / "left.jsonl"
+    with LocalBedrock(seed=1, time_scale=1.0) as upstream:
+        with LocalBedrock(time_scale=0, upstream=upstream.endpoint_url, record=cassette) as recorder:
+            response = _client(recorder).invoke_model_with_response_stream(
+                modelId=HAIKU, body=json.dumps(messages_body("Tell me a long story.", max_tokens=400)))
+            events = iter(response["body"])
+            next(events), next(events)
+            response["body"].close()  # the learner presses Stop
+            deadline = time.monotonic() + 20
+            while not (recorder.calls[0].done and upstream.calls[0].done) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert recorder.calls[0].error == "client disconnected"
+            # The endpoint hung up on the upstream too, long before its 400 tokens were due.
+            assert upstream.calls[0].error == "client disconnected"
+            assert len(upstream.calls[0].sent_ms) < len(upstream.calls[0].schedule_ms)
+    assert not cassette.exists() or cassette.read_text() == ""

@@ -196,7 +196,9 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         return
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it is open, and any later test calling asyncio.run() would then fail.
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

@@ -45,6 +45,16 @@ def test_same_text_stop_reason_and_usage_as_boto3(client, anthropic_client, mode
     assert final.usage.input_tokens == start["usage"]["input_tokens"]
 
 
+def test_sdk_with_its_own_defaults_streams_the_same_text(server, client, anthropic_client) -> None:
+    # What a learner writes: no extra_body, so the SDK fills in anthropic_version itself.
+    body = messages_body("What is an event stream?")
+    chunks = stream_chunks(client, body)
+    with anthropic_client.messages.stream(model=HAIKU, max_tokens=body["max_tokens"], messages=body["messages"]) as s:
+        assert s.get_final_text() == joined_text(chunks)
+    sent = server.calls[0]
+    assert sent.status == 200 and sent.request_body["anthropic_version"] != "bedrock-2023-05-31"
+
+
 def test_tool_use_input_matches(client, anthropic_client) -> None:
     body = messages_body("What is the weather in Oslo?", tools=[WEATHER_TOOL],
                          tool_choice={"type": "tool", "name": "get_weather"})

@@ -4,7 +4,9 @@
     python -m tools.screenshots       # copies and trims them into docs/images/
 
 The browser test takes the pictures (a real JupyterLab in a real Chromium, mid-stream), so the README
-always shows what the current live view really draws; this command only chooses and trims them.
+always shows what the current live view really draws; this command only chooses and trims them. The
+latency chart is drawn here by ``helpers.charts.chunk_latency`` from a paced stream of the local
+endpoint, exactly as lesson 4 draws it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,22 @@ IMAGES = REPO / "docs" / "images"
 # bottom: the top of the cell, the status line and the first paragraphs are what the README shows).
 SHOTS: dict[str, tuple[str, int]] = {
     "live-view.png": ("stop-mid-stream-cell.png", 900),
-    "latency-chart.png": ("stop-mid-stream-chart.png", 900),
 }
+CHART = "latency-chart.png"
+
+
+def draw_latency_chart(path: Path) -> Path:
+    """Lesson 4's chunk-latency chart for one paced answer from the local endpoint (seed 0)."""
+    from helpers.charts import chunk_latency
+    from helpers.local_bedrock import LocalBedrock
+    from helpers.payloads import messages_body
+    from helpers.stream import invoke_stream
+
+    with LocalBedrock(seed=0, time_scale=1.0) as server:
+        body = messages_body("Explain what streaming a model response means", max_tokens=300)
+        result = invoke_stream(server.client(), "us.anthropic.claude-3-haiku-20240307-v1:0", body).consume()
+    chunk_latency(result).savefig(path, dpi=110)
+    return path
 
 
 def regenerate(artifacts: Path = ARTIFACTS, images: Path = IMAGES) -> list[Path]:
@@ -42,6 +58,7 @@ def regenerate(artifacts: Path = ARTIFACTS, images: Path = IMAGES) -> list[Path]
             trimmed = picture.crop((0, 0, picture.width, min(picture.height, max_height)))
             trimmed.save(images / target, optimize=True)
         written.append(images / target)
+    written.append(draw_latency_chart(images / CHART))
     return written
 
 

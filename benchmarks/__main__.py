@@ -2,19 +2,22 @@
 
 ``python -m benchmarks --json`` prints one JSON object merging each module's
 ``run()``; without ``--json`` it prints a table with each issue's target beside
-the figure. Modules run one after another in this process so the ratios inside
-each module are measured side by side on the same machine state.
+the figure. Modules run one after another, each in a fresh interpreter; the figures
+that are ratios are measured side by side inside one module's run.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import json
+import subprocess
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
-# Module name -> description. Order is the order they run in.
+ROOT = Path(__file__).resolve().parents[1]
+
+# The modules, in the order they run.
 MODULES = ("endpoint", "endpoint_room", "reader", "live")
 
 # key -> (comparison, target): the targets written in the issues.
@@ -31,14 +34,22 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-def _load(name: str) -> Callable[[], dict[str, float]] | None:
-    try:
-        module = importlib.import_module(f"benchmarks.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"benchmarks.{name}":
-            return None
-        raise
-    return module.run
+def _exists(name: str) -> bool:
+    return importlib.util.find_spec(f"benchmarks.{name}") is not None
+
+
+def _run_isolated(name: str) -> dict[str, float]:
+    """One module's ``run()`` in a fresh interpreter.
+
+    Each module's ratios are measured side by side inside its own process; a fresh
+    process keeps one module's leftovers (a larger heap, threads, sockets) from
+    skewing the next module's figures.
+    """
+    code = f"import json, benchmarks.{name} as m; print(json.dumps(m.run()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmarks.{name} failed:\n{done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _verdict(key: str, figures: dict[str, float]) -> str:
@@ -65,12 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, float] = {}
     for name in args.only or MODULES:
-        run = _load(name)
-        if run is None:
+        if not _exists(name):
             continue
         if not args.json:
             print(f"running benchmarks.{name} ...", file=sys.stderr)
-        figures.update(run())
+        figures.update(_run_isolated(name))
 
     if "reader.us_per_event.helpers" in figures and "reader.us_per_event.anthropic_sdk" in figures:
         figures["reader.anthropic_sdk_over_helpers"] = (

@@ -7,6 +7,12 @@ Model text is untrusted and, while streaming, incomplete. Two rules follow:
 * an unclosed code fence would swallow everything after it as code *and* flip back
   to prose the moment the closing fence arrives. While streaming we close any open
   fence before rendering, so a code block looks like a code block as it grows.
+
+Re-rendering the whole answer on every frame costs time proportional to its length,
+and that time is taken from the stream reader (they share the GIL). ``IncrementalMarkdown``
+renders once each top-level block that can no longer change, and on each frame only
+the text after the last such block; the result equals a full render (see its docstring
+for the one construct where it cannot).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-__all__ = ["render_markdown", "close_open_fence"]
+__all__ = ["render_markdown", "close_open_fence", "IncrementalMarkdown"]
 
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
@@ -50,3 +56,67 @@ def render_markdown(text: str, *, partial: bool = False) -> str:
     if partial:
         text = close_open_fence(text)
     return _MD.render(text)
+
+
+# A line that, after a blank line, could continue the block before it: indented text
+# (list item content, indented code), a list item (a loose list goes on), a table row.
+_CONTINUES = re.compile(r"^(\s|[-*+](\s|$)|\d{1,9}[.)](\s|$)|\|)")
+
+
+class IncrementalMarkdown:
+    """Render a growing Markdown text, re-rendering only its unsettled end.
+
+    A *settled* boundary is the start of a line that follows a blank line, lies outside
+    any code fence, and begins a new top-level block (not indented, not a list item,
+    not a table row): CommonMark closes every block before such a line, so the HTML of
+    the text before it never changes again and is kept. Each ``render`` call then costs
+    time proportional to the text after the last boundary.
+
+    The one construct this cannot honour is a reference-style link whose definition
+    comes in a later block (``[text][ref]`` ... ``[ref]: url``); model answers use inline
+    links. Text that does not extend the previous one (a new stream) starts afresh.
+    """
+
+    def __init__(self) -> None:
+        self._settled_text = ""
+        self._settled_html = ""
+
+    def render(self, text: str, *, partial: bool = False) -> str:
+        settled = self._settled_text
+        if not text.startswith(settled):
+            self._settled_text = self._settled_html = settled = ""
+        boundary = _last_boundary(text, len(settled))
+        if boundary > len(settled):
+            self._settled_html += _MD.render(text[len(settled) : boundary])
+            self._settled_text = settled = text[:boundary]
+        tail = text[len(settled) :]
+        if partial:
+            tail = close_open_fence(tail)
+        return self._settled_html + _MD.render(tail)
+
+
+def _last_boundary(text: str, start: int) -> int:
+    """The last settled boundary at or after ``start`` (``start`` itself is one, or 0)."""
+    boundary = start
+    open_fence: str | None = None
+    previous_blank = False
+    pos = start
+    size = len(text)
+    while pos < size:
+        end = text.find("\n", pos)
+        if end < 0:
+            break  # the last line may still grow: it cannot start a settled block yet
+        line = text[pos:end]
+        fence = _FENCE.match(line)
+        if open_fence is not None:
+            if fence and fence.group(1)[0] == open_fence[0] and len(fence.group(1)) >= len(open_fence):
+                if not fence.group(2).strip():
+                    open_fence = None
+        else:
+            if previous_blank and line and not _CONTINUES.match(line):
+                boundary = pos
+            if fence and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
+                open_fence = fence.group(1)
+        previous_blank = open_fence is None and not line.strip()
+        pos = end + 1
+    return boundary

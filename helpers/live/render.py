@@ -99,6 +99,7 @@ def render_stream(
             print(rendering.to_text())
         return result
 
+    own_view = view is None
     view = view or LiveView(max_updates_per_s=max_updates_per_s, show_chart=show_chart)
     handle = _display(view, display_id=True) if show else None
     view.run(result)
@@ -107,4 +108,7 @@ def render_stream(
         handle.update(rendering)
     elif display and not show:
         print(rendering.to_text())
+    if own_view:
+        # Its display now shows the static rendering: nothing can reach the widgets any more.
+        view.release()
     return result

@@ -54,10 +54,18 @@ def static_status(result: Any) -> str:
 
 
 class LiveFigures:
-    """Running timing figures, updated from only the events not seen yet (O(new events))."""
+    """Running timing figures, updated from only the events not seen yet.
 
-    def __init__(self, request_sent_ns: int) -> None:
+    With ``gaps=False`` (no chart to draw) a frame touches only the newest events: the
+    first output time is found once, the latest by looking back from the end, and the
+    character count comes from the accumulated snapshot - so the cost of a frame does
+    not grow with the stream, and the reader keeps the GIL. ``gaps=True`` also keeps
+    every gap between output chunks, for the chart.
+    """
+
+    def __init__(self, request_sent_ns: int, *, gaps: bool = True) -> None:
         self.request_sent_ns = request_sent_ns
+        self.track_gaps = gaps
         self.seen = 0
         self.chunks = 0
         self.chars = 0
@@ -65,10 +73,17 @@ class LiveFigures:
         self.last_ns: int | None = None
         self.gaps_ms: list[float] = []
 
-    def advance(self, events: list[Any]) -> None:
+    def advance(self, events: list[Any], snapshot: Any = None) -> None:
+        end = len(events)  # the reader may append meanwhile; take a consistent prefix
+        if self.track_gaps or snapshot is None:
+            self._walk(events, end)
+        else:
+            self._glance(events, end, snapshot)
+        self.seen = end
+
+    def _walk(self, events: list[Any], end: int) -> None:
         from helpers.timing import output_chars
 
-        end = len(events)  # the reader may append meanwhile; take a consistent prefix
         for i in range(self.seen, end):
             e = events[i]
             if not e.carries_output:
@@ -80,13 +95,38 @@ class LiveFigures:
             self.last_ns = e.received_ns
             self.chunks += 1
             self.chars += output_chars(e)
-        self.seen = end
+
+    def _glance(self, events: list[Any], end: int, snapshot: Any) -> None:
+        if self.first_ns is None:
+            for i in range(self.seen, end):
+                if events[i].carries_output:
+                    self.first_ns = events[i].received_ns
+                    break
+        for i in range(end - 1, self.seen - 1, -1):
+            if events[i].carries_output:
+                self.last_ns = events[i].received_ns
+                break
+        self.chunks = snapshot.output_event_count
+        self.chars = _snapshot_chars(snapshot)
 
     @property
     def ttft_ms(self) -> float | None:
         if self.first_ns is None or not self.request_sent_ns:
             return None
         return (self.first_ns - self.request_sent_ns) / 1e6
+
+
+def _snapshot_chars(snapshot: Any) -> int:
+    chars = 0
+    for block in getattr(snapshot, "blocks", ()):
+        kind = getattr(block, "type", "")
+        if kind == "text":
+            chars += len(block.text)
+        elif kind == "thinking":
+            chars += len(block.thinking)
+        elif kind == "tool_use":
+            chars += len(block.input_json)
+    return chars
 
 
 def live_status(result: Any, figures: LiveFigures, *, done: bool) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from helpers.live.kernel_events import CommPump
-from helpers.live.markdown import render_markdown
+from helpers.live.markdown import IncrementalMarkdown
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
@@ -81,23 +81,19 @@ class LiveView(widgets.VBox):
                 display="none", flex="0 0 auto", width="340px", height="auto", align_self="flex-start"
             ),
         )
-        self.thinking = widgets.HTML(value="")
-        self.thinking_box = widgets.Accordion(
-            children=[self.thinking], layout=widgets.Layout(display="none"), _dom_classes=_hook("thinking")
-        )
-        self.thinking_box.set_title(0, "Thinking")
-        self.tools = widgets.HTML(value="")
-        self.tools_box = widgets.Accordion(
-            children=[self.tools], layout=widgets.Layout(display="none"), _dom_classes=_hook("tools")
-        )
-        self.tools_box.set_title(0, "Tool input")
+        # Thinking and tool-input areas are made the first time a response has them:
+        # most answers have neither, and every widget costs comm messages to create.
+        self.thinking: widgets.HTML | None = None
+        self.thinking_box: widgets.Accordion | None = None
+        self.tools: widgets.HTML | None = None
+        self.tools_box: widgets.Accordion | None = None
         self.stop_button = widgets.Button(
             description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop")
         )
         self.stop_button.on_click(lambda _b: self.stop())
-        body = widgets.HBox([self.answer, self.chart])
+        self._body = widgets.HBox([self.answer, self.chart])
         kwargs.setdefault("_dom_classes", ("bedrock-live",))
-        super().__init__(children=[self.status, self.thinking_box, self.tools_box, body, self.stop_button], **kwargs)
+        super().__init__(children=[self.status, self._body, self.stop_button], **kwargs)
 
         self.result: Any = None
         self.update_count = 0  # frames rendered (each sends only what changed)
@@ -107,6 +103,9 @@ class LiveView(widgets.VBox):
         self._drawn_events = -1
         self._last_chart_s = 0.0
         self._charted_gaps = -1
+        # Each frame re-renders only the answer's unsettled end: the cost stays flat as it grows.
+        self._answer_md = IncrementalMarkdown()
+        self._thinking_md = IncrementalMarkdown()
         self._render_cost_s = 0.0
 
     # --- control ----------------------------------------------------------------------
@@ -120,7 +119,7 @@ class LiveView(widgets.VBox):
     def run(self, result: Any) -> Any:
         """Stream ``result`` into the view; returns it once it has ended. Never raises StreamError."""
         self.result = result
-        self._figures = LiveFigures(getattr(result, "request_sent_ns", 0) or 0)
+        self._figures = LiveFigures(getattr(result, "request_sent_ns", 0) or 0, gaps=self.show_chart)
         if self.stop_requested:
             result.close()
         failure: list[BaseException] = []
@@ -177,25 +176,27 @@ class LiveView(widgets.VBox):
             return False
         self._drawn_events = seen
         snapshot = result.snapshot
-        figures.advance(result.events)
+        figures.advance(result.events, snapshot)
         done = final or bool(getattr(result, "done", False))
 
         status = html.escape(live_status(result, figures, done=done))
         if self.interrupted:
             status += " · interrupted (kernel interrupt)"
         self._set(self.status, f"<small>{status}</small>")
-        self._set(self.answer, render_markdown(snapshot.text, partial=not done))
+        self._set(self.answer, self._answer_md.render(snapshot.text, partial=not done))
         thinking = thinking_text(snapshot)
         if thinking:
-            self._set(self.thinking, render_markdown(thinking, partial=not done))
-            self._show(self.thinking_box)
+            if self.thinking is None:
+                self.thinking, self.thinking_box = self._side_area("Thinking", "thinking", position=1)
+            self._set(self.thinking, self._thinking_md.render(thinking, partial=not done))
         tools = tool_inputs(snapshot)
         if tools:
+            if self.tools is None:
+                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children) - 2)
             self._set(
                 self.tools,
                 "".join(f"<b>{html.escape(n)}</b><pre>{html.escape(t)}</pre>" for n, t in tools),
             )
-            self._show(self.tools_box)
         if done:
             self.stop_button.disabled = True
         self.update_count += 1
@@ -220,6 +221,15 @@ class LiveView(widgets.VBox):
         self._last_chart_s = time.perf_counter()
         return True
 
+    def _side_area(self, title: str, hook: str, *, position: int) -> tuple[widgets.HTML, widgets.Accordion]:
+        """A titled, collapsible area placed above the answer."""
+        content = widgets.HTML(value="")
+        box = widgets.Accordion(children=[content], titles=(title,), _dom_classes=_hook(hook))
+        children = list(self.children)
+        children.insert(position, box)
+        self.children = tuple(children)
+        return content, box
+
     @staticmethod
     def _set(widget: widgets.HTML, value: str) -> None:
         if widget.value != value:  # unchanged traits send nothing
@@ -230,6 +240,23 @@ class LiveView(widgets.VBox):
     def _show(widget: widgets.DOMWidget) -> None:
         if widget.layout.display == "none":
             widget.layout.display = None
+
+    def release(self) -> None:
+        """Close every widget of the view and let go of the stream.
+
+        A closed widget leaves the kernel's widget registry, so a notebook that streams
+        many answers does not keep every view - and every event of every stream - alive.
+        """
+        parts = (self.status, self.answer, self.chart, self.thinking, self.thinking_box, self.tools, self.tools_box)
+        for widget in (*parts, self.stop_button, self._body, self):
+            if widget is None:
+                continue
+            # Layout and style are widgets of their own, with their own comms.
+            for helper in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+                if isinstance(helper, widgets.Widget):
+                    helper.close()
+            widget.close()
+        self.result = None
 
     # --- plain-text and static forms --------------------------------------------------
 

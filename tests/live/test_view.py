@@ -127,7 +127,7 @@ def test_widget_state_stays_proportional_to_rendered_text(recording_comm) -> Non
     state_size = sum(len(str(v)) for w in (view, *view.children) for v in w.get_state().values())
     assert rendered >= len("".join(pieces))
     assert state_size < rendered + 10_000  # nothing but the current text (no history)
-    assert len(view.children) == 5  # no growing list of outputs
+    assert len(view.children) == 3  # status, answer (+chart), Stop: no growing list of outputs
 
 
 # --- static rendering ------------------------------------------------------------------
@@ -165,3 +165,47 @@ def test_render_stream_live_without_display_returns_result(recording_comm) -> No
 def test_render_stream_rejects_a_raw_response() -> None:
     with pytest.raises(TypeError, match="invoke_stream"):
         render_stream({"body": None})
+
+
+def test_render_stream_releases_the_view_it_made(recording_comm) -> None:
+    from ipywidgets.widgets.widget import _instances as open_widgets
+
+    before = len(open_widgets)
+    result = StandInResult(paced(text_events([f"r{i} " for i in range(300)]), 5000))
+    render_stream(result, live=True, display=False)
+    # A notebook streaming many answers must not keep every view (and every stream) alive.
+    assert len(open_widgets) == before
+    assert result.snapshot.text.endswith("r299 ")
+
+
+def test_thinking_and_tool_input_get_their_own_areas(recording_comm) -> None:
+    from helpers.events import (
+        ContentBlockStart,
+        ContentBlockStop,
+        InputJsonDelta,
+        MessageDelta,
+        SignatureDelta,
+        ThinkingDelta,
+    )
+
+    events = [
+        ContentBlockStart(1, 0, {"type": "thinking", "thinking": ""}),
+        ThinkingDelta(2, 0, "The user wants <weather>."),
+        SignatureDelta(3, 0, "c2ln"),
+        ContentBlockStop(4, 0),
+        ContentBlockStart(5, 1, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}),
+        InputJsonDelta(6, 1, '{"city": '),
+        InputJsonDelta(7, 1, '"Lisbon"}'),
+        ContentBlockStop(8, 1),
+        MessageDelta(9, "tool_use", None, {"output_tokens": 12}),
+    ]
+    plain = LiveView()
+    plain.run(StandInResult(iter(text_events(["Just text."]))))
+    assert plain.thinking is None and plain.tools is None  # no empty areas for a plain answer
+
+    view = LiveView()
+    view.run(StandInResult(iter(events)))
+    assert view.children[1] is view.thinking_box and view.children[2] is view.tools_box
+    assert "&lt;weather&gt;" in view.thinking.value  # model text is escaped here too
+    assert "get_weather" in view.tools.value and "Lisbon" in view.tools.value
+    assert view.children[-1] is view.stop_button

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LatencyModel:
-    """A believable Claude 3 Haiku by default: ~0.4 s to the first byte, ~100 output tokens/s."""
+    """A believable Claude 3 Haiku by default: ~0.4 s to the first byte, ~100 output tokens/s.
+
+    The model reads the whole prompt before it writes, so the time to the first byte also
+    grows with the input: ``input_tokens_per_s`` (a ballpark, not a measured Bedrock figure)
+    adds about 0.1 s per thousand prompt tokens by default.
+    """
 
     first_byte_s: float = 0.40
     first_byte_jitter: float = 0.25  # relative spread of the time to first byte
+    input_tokens_per_s: float = 10_000.0
     tokens_per_s: float = 100.0
     token_jitter: float = 0.35  # relative spread of each chunk's gap
     structural_gap_s: float = 0.0005  # block start/stop and message events ride right behind their data
@@ -27,6 +33,8 @@ class LatencyModel:
     def __post_init__(self) -> None:
         if self.first_byte_s < 0 or self.structural_gap_s < 0:
             raise ValueError("LatencyModel: times must be >= 0")
+        if self.input_tokens_per_s <= 0:
+            raise ValueError("LatencyModel: input_tokens_per_s must be > 0")
         if self.tokens_per_s <= 0:
             raise ValueError("LatencyModel: tokens_per_s must be > 0 (use time_scale=0 for 'as fast as possible')")
         if not 0 <= self.first_byte_jitter < 1 or not 0 <= self.token_jitter < 1:
@@ -55,13 +63,19 @@ def rng_for(seed: int, *parts: bytes | str) -> random.Random:
 
 
 def schedule(
-    output_tokens: Sequence[int], model: LatencyModel, time_scale: float, rng: random.Random
+    output_tokens: Sequence[int],
+    model: LatencyModel,
+    time_scale: float,
+    rng: random.Random,
+    *,
+    input_tokens: int = 0,
 ) -> list[float]:
     """Offsets (ms from receipt) at which each chunk is due; never decreasing."""
     if time_scale <= 0:
         return [0.0] * len(output_tokens)
     offsets: list[float] = []
-    now = model.first_byte_s * rng.uniform(1 - model.first_byte_jitter, 1 + model.first_byte_jitter)
+    reading = max(0, input_tokens) / model.input_tokens_per_s
+    now = (model.first_byte_s + reading) * rng.uniform(1 - model.first_byte_jitter, 1 + model.first_byte_jitter)
     for index, tokens in enumerate(output_tokens):
         if index > 0:
             if tokens > 0:

@@ -288,7 +288,7 @@ class BedrockApp:
                       t0: float) -> None:
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
-                           rng_for(self.seed, model_id, body))
+                           rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
         await sleep_until(loop, t0 + done_ms / 1000)
@@ -312,7 +312,8 @@ class BedrockApp:
         loop = asyncio.get_running_loop()
         rng = rng_for(self.seed, model_id, body)
         chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng)
+        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
+                           input_tokens=plan.input_tokens)
         self.calls.update(record, schedule_ms=offsets)
         # Encode everything but the last frame now; the last one carries metrics measured at send time.
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]

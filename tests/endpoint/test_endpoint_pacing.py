@@ -82,3 +82,28 @@ def test_metrics_are_what_the_server_measured(server, client) -> None:
     assert metrics["firstByteLatency"] == round(record.sent_ms[0])
     assert metrics["invocationLatency"] == round(record.sent_ms[-1])
     assert metrics["inputTokenCount"] == chunks[0]["message"]["usage"]["input_tokens"]
+
+
+def test_a_longer_prompt_waits_longer_for_the_first_byte() -> None:
+    # The model reads the prompt before it writes: first-byte time grows with the input.
+    model = LatencyModel(first_byte_jitter=0.0, token_jitter=0.0)
+    short = schedule([0, 1, 1], model, 1.0, random.Random(0), input_tokens=20)
+    long = schedule([0, 1, 1], model, 1.0, random.Random(0), input_tokens=5_020)
+    assert long[0] - short[0] == pytest.approx(5_000 / model.input_tokens_per_s * 1000)
+    assert long[2] - long[0] == pytest.approx(short[2] - short[0])  # the writing pace is unchanged
+    with pytest.raises(ValueError, match="input_tokens_per_s"):
+        LatencyModel(input_tokens_per_s=0)
+
+
+def test_the_endpoint_schedules_the_prompt_reading_time() -> None:
+    firsts = []
+    with LocalBedrock(seed=0, time_scale=0.01) as server:
+        client = server.client()
+        for prompt in ("Hi", "context " * 3000 + "Hi"):
+            body = json.dumps(messages_body(prompt, max_tokens=5))
+            list(client.invoke_model_with_response_stream(modelId=HAIKU, body=body)["body"])
+            firsts.append((server.calls[0].schedule_ms[0], server.calls[0].input_tokens))
+    (short_ms, short_in), (long_ms, long_in) = firsts
+    assert long_in > short_in + 2000
+    # Even at the extremes of the first-byte jitter, 3,000 more prompt tokens come out later.
+    assert long_ms > short_ms

@@ -36,6 +36,8 @@ __all__ = [
     "ModelLookupError",
     "Problem",
     "check_body",
+    "is_accepted_version",
+    "json_kind",
     "parse_body",
     "resolve_model",
     "validation_message",
@@ -52,6 +54,7 @@ _DATED_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def is_accepted_version(value: object) -> bool:
     """True for ``bedrock-2023-05-31`` and the dated versions the anthropic SDK sends."""
     return value == ANTHROPIC_VERSION or (isinstance(value, str) and bool(_DATED_VERSION.match(value)))
+
 
 # botocore's bedrock-runtime model caps InvokeModel's body blob at 25,000,000 bytes.
 MAX_BODY_BYTES = 25_000_000
@@ -271,8 +274,8 @@ def _is_number(value: object) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
 
 
-def _kind(value: object) -> str:
-    """JSON-ish type name used in messages, so learners see JSON words, not Python ones."""
+def json_kind(value: object) -> str:
+    """JSON type name of a value, so messages say JSON words (object, array), not Python ones."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -301,7 +304,9 @@ def _check_unit_interval(body: dict, key: str, out: list[Problem]) -> None:
         return
     value = body[key]
     if not _is_number(value):
-        out.append(Problem(key, f"expected type: Number, found: {_kind(value)}", f"set {key} to a number from 0 to 1"))
+        out.append(
+            Problem(key, f"expected type: Number, found: {json_kind(value)}", f"set {key} to a number from 0 to 1")
+        )
     elif not 0 <= value <= 1:
         out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1"))
 
@@ -312,7 +317,7 @@ def _check_top_k(body: dict, out: list[Problem]) -> None:
     value = body["top_k"]
     if not _is_int(value):
         out.append(
-            Problem("top_k", f"expected type: Integer, found: {_kind(value)}", "set top_k to a whole number >= 0")
+            Problem("top_k", f"expected type: Integer, found: {json_kind(value)}", "set top_k to a whole number >= 0")
         )
     elif value < 0:
         out.append(Problem("top_k", f"{value} is not higher or equal to 0", "set top_k to a whole number >= 0"))
@@ -324,7 +329,7 @@ def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
     value = body["stop_sequences"]
     fix = 'give stop_sequences as a list of non-empty strings, e.g. ["\\n\\nHuman:"]'
     if not isinstance(value, list):
-        out.append(Problem("stop_sequences", f"expected type: JSONArray, found: {_kind(value)}", fix))
+        out.append(Problem("stop_sequences", f"expected type: JSONArray, found: {json_kind(value)}", fix))
         return
     if len(value) > MAX_STOP_SEQUENCES:
         out.append(
@@ -336,7 +341,7 @@ def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
         )
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            out.append(Problem(f"stop_sequences[{i}]", f"expected type: String, found: {_kind(item)}", fix))
+            out.append(Problem(f"stop_sequences[{i}]", f"expected type: String, found: {json_kind(item)}", fix))
         elif not item:
             out.append(Problem(f"stop_sequences[{i}]", "an empty stop sequence is not allowed", fix))
 
@@ -354,7 +359,7 @@ def _check_positive_int(body: dict, key: str, limit: int, model: ModelInfo, out:
         return
     value = body[key]
     if not _is_int(value):
-        out.append(Problem(key, f"expected type: Integer, found: {_kind(value)}", fix))
+        out.append(Problem(key, f"expected type: Integer, found: {json_kind(value)}", fix))
     elif value < 1:
         out.append(Problem(key, f"{value} is not higher or equal to 1", fix))
     elif value > limit:
@@ -495,7 +500,7 @@ def _check_tool_result_block(block: dict, path: str, model: ModelInfo, out: list
         out.append(
             Problem(
                 f"{path}.content",
-                f"expected a string or an array, found: {_kind(content)}",
+                f"expected a string or an array, found: {json_kind(content)}",
                 "put the tool's output in content as a string or a list of text blocks",
             )
         )
@@ -525,7 +530,7 @@ def _check_block(block: object, path: str, role: object, model: ModelInfo, out: 
         out.append(
             Problem(
                 path,
-                f"expected a content block object, found: {_kind(block)}",
+                f"expected a content block object, found: {json_kind(block)}",
                 'use {"type": "text", "text": "..."}',
             )
         )
@@ -576,7 +581,7 @@ def _check_messages(body: dict, model: ModelInfo, out: list[Problem]) -> None:
         return
     messages = body["messages"]
     if not isinstance(messages, list):
-        out.append(Problem("messages", f"expected type: JSONArray, found: {_kind(messages)}", msgs_fix))
+        out.append(Problem("messages", f"expected type: JSONArray, found: {json_kind(messages)}", msgs_fix))
         return
     if not messages:
         out.append(Problem("messages", "messages: at least one message is required", msgs_fix))
@@ -585,7 +590,7 @@ def _check_messages(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     for i, message in enumerate(messages):
         path = f"messages[{i}]"
         if not isinstance(message, dict):
-            out.append(Problem(path, f"expected type: JSONObject, found: {_kind(message)}", msgs_fix))
+            out.append(Problem(path, f"expected type: JSONObject, found: {json_kind(message)}", msgs_fix))
             previous_role = None
             continue
         role = message.get("role")
@@ -650,7 +655,7 @@ def _check_content(message: dict, path: str, role: object, model: ModelInfo, out
             out.append(Problem(f"{path}.content", "text content must be non-empty", fix))
         return
     if not isinstance(content, list):
-        out.append(Problem(f"{path}.content", f"expected a string or an array, found: {_kind(content)}", fix))
+        out.append(Problem(f"{path}.content", f"expected a string or an array, found: {json_kind(content)}", fix))
         return
     if not content:
         out.append(Problem(f"{path}.content", "content must contain at least one block", fix))
@@ -667,7 +672,7 @@ def _check_system(body: dict, out: list[Problem]) -> None:
     if isinstance(system, str):
         return
     if not isinstance(system, list):
-        out.append(Problem("system", f"expected a string or an array, found: {_kind(system)}", fix))
+        out.append(Problem("system", f"expected a string or an array, found: {json_kind(system)}", fix))
         return
     for i, block in enumerate(system):
         if not isinstance(block, dict) or block.get("type") != "text":
@@ -683,13 +688,13 @@ def _check_tools(body: dict, out: list[Problem]) -> list[str]:
     tools = body["tools"]
     fix = 'give tools as [{"name": "get_weather", "description": "...", "input_schema": {"type": "object"}}]'
     if not isinstance(tools, list):
-        out.append(Problem("tools", f"expected type: JSONArray, found: {_kind(tools)}", fix))
+        out.append(Problem("tools", f"expected type: JSONArray, found: {json_kind(tools)}", fix))
         return []
     names: list[str] = []
     for i, tool in enumerate(tools):
         path = f"tools[{i}]"
         if not isinstance(tool, dict):
-            out.append(Problem(path, f"expected type: JSONObject, found: {_kind(tool)}", fix))
+            out.append(Problem(path, f"expected type: JSONObject, found: {json_kind(tool)}", fix))
             continue
         name = tool.get("name")
         if not isinstance(name, str) or not _TOOL_NAME.match(name):
@@ -721,7 +726,7 @@ def _check_tool_choice(body: dict, tool_names: list[str], out: list[Problem]) ->
     choice = body["tool_choice"]
     fix = 'use {"type": "auto"}, {"type": "any"}, {"type": "none"} or {"type": "tool", "name": "..."}'
     if not isinstance(choice, dict):
-        out.append(Problem("tool_choice", f"expected type: JSONObject, found: {_kind(choice)}", fix))
+        out.append(Problem("tool_choice", f"expected type: JSONObject, found: {json_kind(choice)}", fix))
         return
     kind = choice.get("type")
     if kind not in ("auto", "any", "tool", "none"):
@@ -751,7 +756,7 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     thinking = body["thinking"]
     fix = 'use {"type": "enabled", "budget_tokens": 2048} with max_tokens above the budget'
     if not isinstance(thinking, dict):
-        out.append(Problem("thinking", f"expected type: JSONObject, found: {_kind(thinking)}", fix))
+        out.append(Problem("thinking", f"expected type: JSONObject, found: {json_kind(thinking)}", fix))
         return
     kind = thinking.get("type")
     if kind == "disabled":
@@ -824,7 +829,7 @@ def _check_beta(body: dict, out: list[Problem]) -> None:
     betas = body["anthropic_beta"]
     fix = 'give anthropic_beta as a list of strings, e.g. ["output-128k-2025-02-19"]'
     if not isinstance(betas, list):
-        out.append(Problem("anthropic_beta", f"expected type: JSONArray, found: {_kind(betas)}", fix))
+        out.append(Problem("anthropic_beta", f"expected type: JSONArray, found: {json_kind(betas)}", fix))
         return
     for i, beta in enumerate(betas):
         if not isinstance(beta, str) or not beta:
@@ -907,7 +912,7 @@ def _check_legacy_body(body: dict, model: ModelInfo) -> list[Problem]:
         if "messages" not in body:
             out.append(Problem("prompt", "required key [prompt] not found", prompt_fix))
     elif not isinstance(body["prompt"], str):
-        out.append(Problem("prompt", f"expected type: String, found: {_kind(body['prompt'])}", prompt_fix))
+        out.append(Problem("prompt", f"expected type: String, found: {json_kind(body['prompt'])}", prompt_fix))
     else:
         prompt = body["prompt"]
         if not prompt.startswith(_HUMAN):
@@ -947,7 +952,7 @@ def check_body(body: object, model: ModelInfo) -> list[Problem]:
         return [
             Problem(
                 "#",
-                f"expected type: JSONObject, found: {_kind(body)}",
+                f"expected type: JSONObject, found: {json_kind(body)}",
                 'send a JSON object such as {"anthropic_version": ..., "max_tokens": ..., "messages": [...]}',
             )
         ]

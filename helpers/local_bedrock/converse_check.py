@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from helpers.bedrock_rules import Problem
+from helpers.bedrock_rules import Problem, json_kind
 
 __all__ = ["check_shape", "input_shape"]
 
@@ -47,20 +47,6 @@ def _pattern(text: str) -> re.Pattern[str] | None:
 def _show(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
 
 
 _JSON_KIND = {
@@ -104,11 +90,23 @@ def _type_ok(shape: Any, value: object) -> bool:
 def _check_range(shape: Any, value: object, size: int | float, what: str, path: str, out: list[Problem]) -> None:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and size < low:
-        out.append(Problem(path, f"Value {_show(value)} failed to satisfy constraint: Member must have "
-                                 f"{what} greater than or equal to {low}", f"use a {what} of at least {low}"))
+        out.append(
+            Problem(
+                path,
+                f"Value {_show(value)} failed to satisfy constraint: Member must have "
+                f"{what} greater than or equal to {low}",
+                f"use a {what} of at least {low}",
+            )
+        )
     if high is not None and size > high:
-        out.append(Problem(path, f"Value {_show(value)} failed to satisfy constraint: Member must have "
-                                 f"{what} less than or equal to {high}", f"use a {what} of at most {high}"))
+        out.append(
+            Problem(
+                path,
+                f"Value {_show(value)} failed to satisfy constraint: Member must have "
+                f"{what} less than or equal to {high}",
+                f"use a {what} of at most {high}",
+            )
+        )
 
 
 def _walk(shape: Any, value: object, path: str, out: list[Problem], depth: int) -> None:
@@ -118,13 +116,22 @@ def _walk(shape: Any, value: object, path: str, out: list[Problem], depth: int) 
     if getattr(shape, "is_document_type", False):
         return  # free-form JSON (tool input, inputSchema.json, additionalModelRequestFields)
     if value is None:
-        out.append(Problem(path, "Value null failed to satisfy constraint: Member must not be null",
-                           "leave the member out instead of sending null"))
+        out.append(
+            Problem(
+                path,
+                "Value null failed to satisfy constraint: Member must not be null",
+                "leave the member out instead of sending null",
+            )
+        )
         return
     if not _type_ok(shape, value):
-        out.append(Problem(path, f"expected {_JSON_KIND.get(shape.type_name, shape.type_name)}, "
-                                 f"found {_kind(value)} {_show(value)}",
-                           f"send a {_JSON_KIND.get(shape.type_name, shape.type_name)} here"))
+        out.append(
+            Problem(
+                path,
+                f"expected {_JSON_KIND.get(shape.type_name, shape.type_name)}, found {json_kind(value)} {_show(value)}",
+                f"send a {_JSON_KIND.get(shape.type_name, shape.type_name)} here",
+            )
+        )
         return
     kind = shape.type_name
     if kind == "structure":
@@ -141,16 +148,27 @@ def _walk(shape: Any, value: object, path: str, out: list[Problem], depth: int) 
     elif kind == "string":
         assert isinstance(value, str)
         if shape.enum and value not in shape.enum:
-            out.append(Problem(path, f"Value {_show(value)} failed to satisfy constraint: Member must satisfy "
-                                     f"enum value set: [{', '.join(shape.enum)}]",
-                               f"use one of: {', '.join(shape.enum)}"))
+            out.append(
+                Problem(
+                    path,
+                    f"Value {_show(value)} failed to satisfy constraint: Member must satisfy "
+                    f"enum value set: [{', '.join(shape.enum)}]",
+                    f"use one of: {', '.join(shape.enum)}",
+                )
+            )
             return
         _check_range(shape, value, len(value), "length", path, out)
         pattern = shape.metadata.get("pattern")
         compiled = _pattern(pattern) if pattern else None
         if compiled is not None and compiled.fullmatch(value) is None:
-            out.append(Problem(path, f"Value {_show(value)} failed to satisfy constraint: Member must satisfy "
-                                     f"regular expression pattern: {pattern}", "change the value to match"))
+            out.append(
+                Problem(
+                    path,
+                    f"Value {_show(value)} failed to satisfy constraint: Member must satisfy "
+                    f"regular expression pattern: {pattern}",
+                    "change the value to match",
+                )
+            )
     elif kind in ("integer", "long", "float", "double"):
         assert isinstance(value, int | float)
         _check_range(shape, value, value, "value", path, out)
@@ -160,18 +178,29 @@ def _walk_structure(shape: Any, value: dict, path: str, out: list[Problem], dept
     members = {name: member for name, member in shape.members.items() if not member.serialization.get("location")}
     for key in value:
         if key not in members:
-            out.append(Problem(_join(path, key), f"unknown member [{key}]",
-                               f"remove it; allowed here: {', '.join(members) or 'nothing'}"))
+            out.append(
+                Problem(
+                    _join(path, key),
+                    f"unknown member [{key}]",
+                    f"remove it; allowed here: {', '.join(members) or 'nothing'}",
+                )
+            )
     if getattr(shape, "is_tagged_union", False):
         present = [k for k in value if k in members]
         if len(present) != 1:
             found = ", ".join(present) if present else "none"
-            out.append(Problem(path or "#", f"exactly one member must be set, found: {found}",
-                               f"set one of: {', '.join(members)}"))
+            out.append(
+                Problem(
+                    path or "#", f"exactly one member must be set, found: {found}", f"set one of: {', '.join(members)}"
+                )
+            )
     for name in shape.required_members:
         if name in members and name not in value:
-            out.append(Problem(_join(path, name), f"required member [{name}] not found",
-                               f"add {name} (see the {shape.name} shape)"))
+            out.append(
+                Problem(
+                    _join(path, name), f"required member [{name}] not found", f"add {name} (see the {shape.name} shape)"
+                )
+            )
     for key, item in value.items():
         if key in members:
             _walk(members[key], item, _join(path, key), out, depth + 1)
@@ -180,8 +209,13 @@ def _walk_structure(shape: Any, value: dict, path: str, out: list[Problem], dept
 def check_shape(operation: str, body: object) -> list[Problem]:
     """Every shape violation of ``body`` for ``operation``; an empty list means the shape is right."""
     if not isinstance(body, dict):
-        return [Problem("#", f"expected a JSON object, found {_kind(body)}",
-                        'send {"messages": [{"role": "user", "content": [{"text": "Hello"}]}]}')]
+        return [
+            Problem(
+                "#",
+                f"expected a JSON object, found {json_kind(body)}",
+                'send {"messages": [{"role": "user", "content": [{"text": "Hello"}]}]}',
+            )
+        ]
     out: list[Problem] = []
     _walk_structure(input_shape(operation), body, "", out, 0)
     return out

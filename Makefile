@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # JupyterLab on the course; every lesson uses the embedded local endpoint unless BEDROCK_BACKEND=aws.
+# As root (containers, workshop VMs) Jupyter refuses to start without --allow-root.
 lab: $(STAMP)
-	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 # Debian's Chromium for the browser test. In CI (root) it is installed when missing;
 # elsewhere the browser test skips with a message saying how to install it.

@@ -588,13 +588,9 @@ def invoke_stream(
     raw = _body_bytes(body)
     kwargs.setdefault("contentType", "application/json")
     kwargs.setdefault("accept", "application/json")
-    sent = time.perf_counter_ns()
-    try:
-        response = client.invoke_model_with_response_stream(modelId=model_id, body=raw, **kwargs)
-    except ClientError as exc:
-        _name_model(exc, INVOKE_STREAM, model_id)
-        raise
-    return StreamResult.from_response(response, model_id=model_id, operation=INVOKE_STREAM, request_sent_ns=sent)
+    return _open(
+        INVOKE_STREAM, model_id, lambda: client.invoke_model_with_response_stream(modelId=model_id, body=raw, **kwargs)
+    )
 
 
 def converse_stream(client: Any, model_id: str, messages: str | list[dict[str, Any]], **kwargs: Any) -> StreamResult:
@@ -608,10 +604,17 @@ def converse_stream(client: Any, model_id: str, messages: str | list[dict[str, A
         messages = [{"role": "user", "content": [{"text": messages}]}]
     if isinstance(kwargs.get("system"), str):
         kwargs["system"] = [{"text": kwargs["system"]}]
+    return _open(
+        CONVERSE_STREAM, model_id, lambda: client.converse_stream(modelId=model_id, messages=messages, **kwargs)
+    )
+
+
+def _open(operation: str, model_id: str, send: Any) -> StreamResult:
+    """Send the request (timed from just before it leaves); name operation and model on a refusal."""
     sent = time.perf_counter_ns()
     try:
-        response = client.converse_stream(modelId=model_id, messages=messages, **kwargs)
+        response = send()
     except ClientError as exc:
-        _name_model(exc, CONVERSE_STREAM, model_id)
+        _name_model(exc, operation, model_id)
         raise
-    return StreamResult.from_response(response, model_id=model_id, operation=CONVERSE_STREAM, request_sent_ns=sent)
+    return StreamResult.from_response(response, model_id=model_id, operation=operation, request_sent_ns=sent)

@@ -18,11 +18,21 @@ Conventions shared by both:
   own keys (``inputTokens``...) are kept and the Anthropic names added beside them; legacy
   completions report tokens only in the invocation metrics, so usage is filled from there.
 - ``metrics`` is Bedrock's ``amazon-bedrock-invocationMetrics`` (Converse: ``latencyMs``).
+- a ``redacted_thinking`` block (InvokeModel streams: a ``content_block_start`` holding ``data``;
+  ConverseStream: a ``reasoningContent.redactedContent`` delta holding bytes) is kept whole as a
+  ``RedactedThinkingBlock``, in its place among the blocks. Its content is encrypted reasoning the
+  reader cannot see, and the model needs it back unchanged on the next turn (Anthropic's extended
+  thinking guide: redacted_thinking blocks are passed back to the API as they came), so nothing
+  about it is altered.
+- ``message_content`` / ``converse_content`` turn the blocks into the assistant turn to send back,
+  in the Messages or the Converse shape; thinking (signature included) and redacted thinking travel
+  unchanged.
 - events this module does not know only bump ``event_count``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -53,6 +63,7 @@ __all__ = [
     "TextBlock",
     "ToolUseBlock",
     "ThinkingBlock",
+    "RedactedThinkingBlock",
     "OtherBlock",
     "Block",
     "Snapshot",
@@ -60,6 +71,8 @@ __all__ = [
     "fold",
     "fold_all",
     "Accumulator",
+    "message_content",
+    "converse_content",
 ]
 
 
@@ -86,15 +99,27 @@ class ThinkingBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class RedactedThinkingBlock:
+    """Reasoning the safety systems encrypted: opaque, shown to nobody, sent back exactly as received.
+
+    ``data`` is what the wire carried: a str on InvokeModel streams (``{"type": "redacted_thinking",
+    "data": ...}``), bytes on ConverseStream (``redactedContent``, a blob botocore decodes).
+    """
+
+    data: str | bytes
+    type: ClassVar[str] = "redacted_thinking"
+
+
+@dataclass(frozen=True, slots=True)
 class OtherBlock:
-    """A content block of a kind this course does not model (e.g. ``redacted_thinking``), kept whole."""
+    """A content block of a kind this course does not model (a newer block type), kept whole."""
 
     kind: str
     data: dict[str, Any]
     type: ClassVar[str] = "other"
 
 
-Block = TextBlock | ToolUseBlock | ThinkingBlock | OtherBlock
+Block = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock | OtherBlock
 
 
 @dataclass(frozen=True)
@@ -122,8 +147,73 @@ class Snapshot:
     def thinking(self) -> str:
         return "".join(b.thinking for b in self.blocks if isinstance(b, ThinkingBlock))
 
+    def assistant_message(self) -> dict[str, Any]:
+        """The assistant turn to send back in a Messages body (InvokeModel): every block, thinking unchanged."""
+        return {"role": "assistant", "content": message_content(self.blocks)}
+
+    def converse_message(self) -> dict[str, Any]:
+        """The assistant turn to send back in a Converse request, in Converse's block shapes."""
+        return {"role": "assistant", "content": converse_content(self.blocks)}
+
 
 EMPTY = Snapshot()
+
+
+# --- the next turn -------------------------------------------------------------------------------
+
+
+def _as_text(data: str | bytes) -> str:
+    # A Converse blob travels as base64 text in a Messages body (JSON has no bytes).
+    return base64.b64encode(data).decode("ascii") if isinstance(data, bytes) else data
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else base64.b64decode(data)
+
+
+def message_content(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    """Blocks as Messages content blocks, in order, for the assistant turn of the next request.
+
+    Empty text blocks are left out (Bedrock refuses them); a tool call whose input never parsed
+    goes back with ``{}``; anything unknown goes back as it came.
+    """
+    content: list[dict[str, Any]] = []
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            if block.text:
+                content.append({"type": "text", "text": block.text})
+        elif isinstance(block, ToolUseBlock):
+            tool_input = block.input if block.input is not None else {}
+            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": tool_input})
+        elif isinstance(block, ThinkingBlock):
+            content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""})
+        elif isinstance(block, RedactedThinkingBlock):
+            content.append({"type": "redacted_thinking", "data": _as_text(block.data)})
+        else:
+            content.append(dict(block.data))
+    return content
+
+
+def converse_content(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    """Blocks as Converse content blocks (``text``, ``toolUse``, ``reasoningContent``), in order."""
+    content: list[dict[str, Any]] = []
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            if block.text:
+                content.append({"text": block.text})
+        elif isinstance(block, ToolUseBlock):
+            tool_input = block.input if block.input is not None else {}
+            content.append({"toolUse": {"toolUseId": block.id, "name": block.name, "input": tool_input}})
+        elif isinstance(block, ThinkingBlock):
+            reasoning: dict[str, Any] = {"text": block.thinking}
+            if block.signature:
+                reasoning["signature"] = block.signature
+            content.append({"reasoningContent": {"reasoningText": reasoning}})
+        elif isinstance(block, RedactedThinkingBlock):
+            content.append({"reasoningContent": {"redactedContent": _as_bytes(block.data)}})
+        else:
+            content.append(dict(block.data))
+    return content
 
 
 # --- shared small pieces ---------------------------------------------------------------------
@@ -147,6 +237,8 @@ def _block_from_start(content_block: dict[str, Any]) -> Block:
         return ToolUseBlock(str(content_block.get("id", "")), str(content_block.get("name", "")), "", None)
     if kind == "thinking":
         return ThinkingBlock(content_block.get("thinking") or "", content_block.get("signature") or None)
+    if kind == "redacted_thinking":
+        return RedactedThinkingBlock(content_block.get("data") or "")
     return OtherBlock(str(kind), dict(content_block))
 
 
@@ -225,6 +317,13 @@ def _append_thinking(state: Snapshot, index: int, thinking: str = "", signature:
     return _put(state, index, ThinkingBlock(block.thinking + thinking, sig), **changes)
 
 
+def _append_redacted(state: Snapshot, index: int, data: str | bytes, **changes: Any) -> Snapshot:
+    block = _existing(state, index)
+    if isinstance(block, RedactedThinkingBlock) and type(block.data) is type(data):
+        data = block.data + data  # type: ignore[operator]
+    return _put(state, index, RedactedThinkingBlock(data), **changes)
+
+
 def _stop_block(state: Snapshot, index: int, **changes: Any) -> Snapshot:
     block = _existing(state, index)
     if isinstance(block, ToolUseBlock):
@@ -292,6 +391,8 @@ def fold(state: Snapshot, event: StreamEvent) -> Snapshot:
             return _append_tool_json(state, ev.index, delta["toolUse"].get("input", ""), **counts)
         if "reasoningContent" in delta:
             rc = delta["reasoningContent"]
+            if "redactedContent" in rc:
+                return _append_redacted(state, ev.index, rc["redactedContent"], **counts)
             return _append_thinking(
                 state, ev.index, thinking=rc.get("text", ""), signature=rc.get("signature", ""), **counts
             )
@@ -349,6 +450,9 @@ class _Building:
             if block.signature is not None:
                 b.has_sig = True
                 b.sig_pieces.append(block.signature)
+        elif isinstance(block, RedactedThinkingBlock):
+            b = cls("redacted_thinking")
+            b.pieces.append(block.data)  # type: ignore[arg-type]
         else:
             b = cls("other", block.kind, data=block.data)
         return b
@@ -361,6 +465,9 @@ class _Building:
             return ToolUseBlock(self.id, self.name, "".join(self.pieces), self.input)
         if kind == "thinking":
             return ThinkingBlock("".join(self.pieces), "".join(self.sig_pieces) if self.has_sig else None)
+        if kind == "redacted_thinking":
+            pieces: list[Any] = self.pieces
+            return RedactedThinkingBlock(pieces[0][:0].join(pieces) if pieces else "")
         return OtherBlock(self.id, self.data or {})
 
 
@@ -509,12 +616,22 @@ class Accumulator:
             self._at(ev.index, "tool_use").pieces.append(delta["toolUse"].get("input", ""))
         elif "reasoningContent" in delta:
             rc = delta["reasoningContent"]
+            if "redactedContent" in rc:
+                self._redacted(ev.index, rc["redactedContent"])
+                return
             b = self._at(ev.index, "thinking")
             b.pieces.append(rc.get("text", ""))
             sig = rc.get("signature", "")
             if sig:
                 b.has_sig = True
                 b.sig_pieces.append(sig)
+
+    def _redacted(self, index: int, data: str | bytes) -> None:
+        b = self._at(index, "redacted_thinking")
+        pieces: list[Any] = b.pieces
+        if pieces and type(pieces[0]) is not type(data):
+            pieces.clear()  # mixed str and bytes cannot join; keep the newest, as the pure fold does
+        pieces.append(data)
 
     def _converse_stop(self, ev: ConverseMessageStop) -> None:
         self.stop_reason = ev.stop_reason

@@ -63,6 +63,8 @@ class MessageStart(StreamEvent):
 
 @dataclass(frozen=True, slots=True)
 class ContentBlockStart(StreamEvent):
+    # For redacted thinking the whole block arrives here: {"type": "redacted_thinking", "data": "..."},
+    # with no deltas before its content_block_stop.
     index: int
     content_block: dict[str, Any]
     type = "content_block_start"
@@ -177,7 +179,8 @@ class ConverseBlockStart(StreamEvent):
 @dataclass(frozen=True, slots=True)
 class ConverseBlockDelta(StreamEvent):
     index: int
-    # One of {"text": ...}, {"toolUse": {"input": ...}}, {"reasoningContent": {...}}.
+    # One of {"text": ...}, {"toolUse": {"input": ...}}, {"reasoningContent": {...}}. Redacted reasoning
+    # is {"reasoningContent": {"redactedContent": b"..."}}: bytes, as botocore decodes the blob.
     delta: dict[str, Any]
     type = "contentBlockDelta"
 

@@ -134,9 +134,25 @@ def decode_chunk(received_ns: int, chunk: dict[str, Any]) -> StreamEvent:
     return UnknownEvent(received_ns, str(chunk.get("type", "chunk")), chunk)
 
 
+def _redacted_as_bytes(delta: dict[str, Any]) -> dict[str, Any]:
+    """``redactedContent`` is a blob: base64 text in the frame's JSON, bytes once botocore parses it.
+
+    The fast path reads the JSON itself, so it decodes the blob the same way; a reader then sees
+    the same value whichever path a frame took.
+    """
+    reasoning = delta.get("reasoningContent")
+    if isinstance(reasoning, dict) and isinstance(reasoning.get("redactedContent"), str):
+        blob = base64.b64decode(reasoning["redactedContent"])
+        return {**delta, "reasoningContent": {**reasoning, "redactedContent": blob}}
+    return delta
+
+
 def _converse_event(ns: int, name: str, body: dict[str, Any]) -> StreamEvent:
     if name == "contentBlockDelta":
-        return ConverseBlockDelta(ns, body.get("contentBlockIndex", 0), body.get("delta") or {})
+        delta = body.get("delta") or {}
+        if "reasoningContent" in delta:
+            delta = _redacted_as_bytes(delta)
+        return ConverseBlockDelta(ns, body.get("contentBlockIndex", 0), delta)
     if name == "messageStart":
         return ConverseMessageStart(ns, body.get("role", "assistant"))
     if name == "contentBlockStart":
@@ -404,6 +420,17 @@ class StreamResult:
     @property
     def metrics(self) -> dict[str, Any]:
         return dict(self._acc.metrics)
+
+    def assistant_message(self) -> dict[str, Any]:
+        """The assistant turn to send back on the next request, in the shape of the operation that streamed it.
+
+        A ConverseStream answer gives a Converse message (``text``, ``toolUse``, ``reasoningContent``
+        blocks); any other a Messages one. Thinking with its signature, and redacted thinking, go back
+        exactly as received: the model refuses a conversation whose thinking was altered or dropped.
+        """
+        if self.operation == CONVERSE_STREAM:
+            return self.snapshot.converse_message()
+        return self.snapshot.assistant_message()
 
     @property
     def request_id(self) -> str | None:

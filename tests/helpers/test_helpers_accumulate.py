@@ -12,6 +12,7 @@ from helpers.accumulate import (
     EMPTY,
     Accumulator,
     OtherBlock,
+    RedactedThinkingBlock,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
@@ -117,8 +118,27 @@ def test_unknown_events_only_count() -> None:
 
 
 def test_unknown_block_kind_is_kept() -> None:
-    snap = fold_all([ContentBlockStart(1, 0, {"type": "redacted_thinking", "data": "xyz"}), ContentBlockStop(2, 0)])
-    assert snap.blocks == (OtherBlock("redacted_thinking", {"type": "redacted_thinking", "data": "xyz"}),)
+    block = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}
+    snap = fold_all([ContentBlockStart(1, 0, block), ContentBlockStop(2, 0)])
+    assert snap.blocks == (OtherBlock("server_tool_use", block),)
+    assert snap.assistant_message()["content"] == [block]  # goes back on the next turn as it came
+
+
+def test_redacted_thinking_is_a_block_of_its_own_kept_in_order() -> None:
+    snap = fold_all(
+        [
+            ContentBlockStart(1, 0, {"type": "redacted_thinking", "data": "xyz"}),
+            ContentBlockStop(2, 0),
+            ContentBlockStart(3, 1, {"type": "text", "text": ""}),
+            TextDelta(4, 1, "Hi"),
+        ]
+    )
+    assert snap.blocks == (RedactedThinkingBlock("xyz"), TextBlock("Hi"))
+    assert snap.text == "Hi" and snap.thinking == ""
+    assert snap.assistant_message()["content"] == [
+        {"type": "redacted_thinking", "data": "xyz"},
+        {"type": "text", "text": "Hi"},
+    ]
 
 
 def test_legacy_completion_chunks() -> None:
@@ -260,6 +280,8 @@ any_event = st.one_of(
                 {"toolUse": {"input": "{}"}},
                 {"reasoningContent": {"text": "r"}},
                 {"reasoningContent": {"signature": "s"}},
+                {"reasoningContent": {"redactedContent": b"\x00r"}},
+                {"reasoningContent": {"redactedContent": "str-r"}},
                 {"somethingNew": 1},
             ]
         ),

@@ -42,6 +42,7 @@ __all__ = [
     "local_server",
     "backend_name",
     "aws_region",
+    "resolve_backend",
     "preflight",
     "explain",
     "PreflightError",
@@ -70,6 +71,16 @@ def backend_name(backend: str | None = None) -> str:
 def aws_region(region: str | None = None) -> str:
     """The region for real Bedrock: argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else us-east-1."""
     return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def resolve_backend(backend: str | None = None, region: str | None = None) -> tuple[str, str]:
+    """A lesson's ``(backend, region)`` after its parameters cell: ``None`` means "from the environment".
+
+    ``backend`` falls back to ``BEDROCK_BACKEND``, then ``"local"``; ``region`` to ``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``, then us-east-1. So ``BEDROCK_BACKEND=aws make lab`` switches every lesson,
+    and papermill (or a learner) can still set either in the cell.
+    """
+    return backend_name(backend), aws_region(region)
 
 
 def _local(options: dict[str, Any]) -> Any:

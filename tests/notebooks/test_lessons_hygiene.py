@@ -40,6 +40,37 @@ def test_has_one_parameters_cell_with_every_parameter(path: Path) -> None:
     assert not missing, f"{path.name}: parameters cell does not assign {missing}"
 
 
+def _parameters_cell(path: Path) -> dict:
+    (cell,) = [c for c in code_cells(load(path)) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    return cell
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_backend_and_region_default_to_the_environment(path: Path) -> None:
+    """``BEDROCK_BACKEND=aws make lab`` and ``AWS_REGION`` must reach every lesson (the README says so)."""
+    values = {
+        target.id: node.value
+        for node in ast.parse(source(_parameters_cell(path))).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for name in ("backend", "region"):
+        value = values.get(name)
+        assert isinstance(value, ast.Constant) and value.value is None, (
+            f"{path.name}: the parameters cell must set {name} = None, so the environment decides unless overridden"
+        )
+    cells = code_cells(load(path))
+    first_use = next(
+        i
+        for i, c in enumerate(cells)
+        if "parameters" not in c.get("metadata", {}).get("tags", []) and "backend" in source(c)
+    )
+    assert "backend, region = resolve_backend(backend, region)" in source(cells[first_use]), (
+        f"{path.name}: code cell {first_use} uses backend before resolving it with helpers.client.resolve_backend"
+    )
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=ids)
 def test_outputs_are_stored_and_numbered(path: Path) -> None:
     cells = code_cells(load(path))

@@ -68,6 +68,11 @@ def _digest(body: dict, seed: int, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}\x00{seed}\x00{canonical}".encode()).digest()
 
 
+def _call_digest(body: dict, seed: int, call: int, purpose: str) -> bytes:
+    """Like :func:`_digest`, but different for every call: Bedrock never repeats a message or tool id."""
+    return _digest(body, seed, f"{purpose}\x00call{call}")
+
+
 def _base62(raw: bytes, length: int) -> str:
     number = int.from_bytes(raw, "big")
     chars = []
@@ -205,16 +210,35 @@ def _tool_follow_up(body: dict) -> str | None:
     return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
 
 
-def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) -> ResponsePlan:
+# How much an adaptive thinker thinks at each effort (the local model's choice; the real one decides itself).
+_EFFORT_THINKING = {"low": 0, "medium": 1024, "high": 2048, "xhigh": 3072, "max": 4096}
+
+
+def _thinking_budget(body: dict, model: ModelInfo) -> int:
+    """Tokens of thinking to plan: the budget asked for, or one set by effort for adaptive thinking."""
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "enabled":
+        return int(thinking["budget_tokens"])
+    if kind == "disabled":
+        return 0
+    if kind == "adaptive" or (kind is None and "always_on" in model.thinking):
+        config = body.get("output_config")
+        effort = config.get("effort") if isinstance(config, dict) else None
+        return _EFFORT_THINKING.get(effort or model.default_effort or "high", 2048)
+    return 0
+
+
+def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: random.Random) -> ResponsePlan:
     prompt = last_user_text(body)
     stream = _Stream(rng, chunk_marker(prompt), [], [])
     budget = _Budget(int(body["max_tokens"]))
     stop_reason = "end_turn"
     stop_sequence: str | None = None
 
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        pieces = budget.take(_thinking_text(prompt, int(thinking["budget_tokens"]), rng))
+    thinking_budget = _thinking_budget(body, model)
+    if thinking_budget:
+        pieces = budget.take(_thinking_text(prompt, thinking_budget, rng))
         signature = _signature(body, seed)
         deltas = stream.text_deltas(pieces, "thinking_delta", "thinking")
         deltas.append(({"type": "signature_delta", "signature": signature}, 0))
@@ -249,7 +273,8 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
         tool_input = generate_tool_input(tool.get("input_schema", {}), prompt)
         pieces = budget.take(split_tokens(json.dumps(tool_input)))
         partial = "".join(pieces)
-        tool_id = "toolu_bdrk_" + _base62(_digest(body, seed, "tool"), 24)
+        # Real ids: "toolu_bdrk_01" + 22 characters, new on every call (captures ims_*_tool_use).
+        tool_id = "toolu_bdrk_01" + _base62(_call_digest(body, seed, call, "tool"), 22)
         deltas = [({"type": "input_json_delta", "partial_json": ""}, 0)]
         deltas += stream.text_deltas(pieces, "input_json_delta", "partial_json")
         stream.block({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}}, deltas)
@@ -263,12 +288,13 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
     input_tokens = count_input_tokens(body)
-    message_id = "msg_bdrk_" + _base62(_digest(body, seed, "message"), 24)
+    # Real ids: "msg_bdrk_01" + 22 characters, new on every call (captures im_*, ims_*).
+    message_id = "msg_bdrk_01" + _base62(_call_digest(body, seed, call, "message"), 22)
     start_message = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
-        "model": model.base_id,
+        "model": model.anthropic_name,  # Anthropic's name, not the Bedrock id (every capture)
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
@@ -340,9 +366,12 @@ def _plan_legacy(body: dict, seed: int, rng: random.Random) -> ResponsePlan:
 # --------------------------------------------------------------------------- entry point
 
 
-def plan_response(body: dict, model: ModelInfo, *, seed: int) -> ResponsePlan:
-    """Plan the whole answer to an already validated ``body`` for ``model``; deterministic per seed."""
+def plan_response(body: dict, model: ModelInfo, *, seed: int, call: int = 0) -> ResponsePlan:
+    """Plan the whole answer to an already validated ``body`` for ``model``.
+
+    Deterministic per seed; ``call`` (the endpoint's call number) changes only the message and tool ids.
+    """
     rng = random.Random(_digest(body, seed, "chunking"))
     if model.api == "text_completion":
         return _plan_legacy(body, seed, rng)
-    return _plan_messages(body, model, seed, rng)
+    return _plan_messages(body, model, seed, call, rng)

@@ -182,7 +182,7 @@ _ACCESS_FLOW = (
 )
 
 _API_NAMES = {
-    "arn_versioned": "InvokeModel / Converse (ARN-versioned id, the legacy integration)",
+    "arn_versioned": "InvokeModel / Converse (ARN-versioned ids)",
     "messages_api": "the Messages API at /anthropic/v1/messages (also InvokeModel through its profile ids)",
 }
 

@@ -139,15 +139,19 @@ def messages_body(
     stop_sequences: Sequence[str] | None = None,
     tools: Sequence[dict[str, Any]] | None = None,
     tool_choice: dict[str, Any] | str | None = None,
-    thinking: dict[str, Any] | int | None = None,
+    thinking: dict[str, Any] | int | str | None = None,
+    effort: str | None = None,
     images: Sequence[ImageSource] | None = None,
 ) -> dict[str, Any]:
     """An Anthropic Messages body for InvokeModel / InvokeModelWithResponseStream.
 
     A str prompt becomes one user message. ``images`` (paths or bytes) become image
     blocks placed before the text of the last user message. ``thinking`` may be the
-    full dict or just the token budget (``thinking=2048``). ``tool_choice`` may be
-    ``"auto"`` / ``"any"`` or a tool name as a shortcut.
+    full dict, the token budget (``thinking=2048``: budget thinking, Claude 4.5 models and
+    earlier) or ``"adaptive"`` (Claude 4.6 models and later). ``effort`` goes to
+    ``output_config.effort`` (``"low"`` ... ``"max"``, on models with effort levels).
+    ``tool_choice`` may be ``"auto"`` / ``"any"`` or a tool name as a shortcut.
+    Which of these a model accepts is the catalogue's business: ``validate_body`` checks it.
     """
     if isinstance(prompt_or_messages, str):
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt_or_messages}]
@@ -184,7 +188,11 @@ def messages_body(
     if thinking is not None:
         if isinstance(thinking, int) and not isinstance(thinking, bool):
             thinking = {"type": "enabled", "budget_tokens": thinking}
+        elif isinstance(thinking, str):
+            thinking = {"type": thinking}
         body["thinking"] = thinking
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
     return body
 
 

@@ -77,6 +77,9 @@ def test_messages_body_all_options() -> None:
     assert body["tool_choice"] == {"type": "tool", "name": "t"}
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     assert messages_body("Hi", max_tokens=5, tool_choice="any", tools=[tool])["tool_choice"] == {"type": "any"}
+    adaptive = messages_body("Hi", max_tokens=2000, thinking="adaptive", effort="low")
+    assert adaptive["thinking"] == {"type": "adaptive"} and adaptive["output_config"] == {"effort": "low"}
+    assert validate_body(adaptive, SONNET_46) == adaptive
 
 
 def test_messages_list_is_not_mutated_and_images_go_before_text(tmp_path: Path) -> None:

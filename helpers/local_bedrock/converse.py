@@ -226,15 +226,25 @@ def _messages(messages: list[dict], paths: _Paths, out: list[Problem]) -> list[d
             converted = _block(block, f"{path}.content[{j}]", paths, target, out)
             if converted is not None:
                 content.append(converted)
+            elif "cachePoint" in block and content:
+                content[-1] = {**content[-1], "cache_control": _cache_control(block["cachePoint"])}
         paths.add(f"messages[{i}].content", f"{path}.content")
         translated.append({"role": message["role"], "content": content})
     return translated
+
+
+def _cache_control(point: object) -> dict:
+    """A Converse cachePoint marks the end of a cached prefix: Anthropic's cache_control on the block before it."""
+    ttl = point.get("ttl") if isinstance(point, dict) else None
+    return {"type": "ephemeral", **({"ttl": ttl} if ttl in ("5m", "1h") else {})}
 
 
 def _tools(config: dict, paths: _Paths, out: list[Problem]) -> tuple[list[dict], dict | None]:
     tools = []
     for i, tool in enumerate(config["tools"]):
         if "cachePoint" in tool:
+            if tools:
+                tools[-1] = {**tools[-1], "cache_control": _cache_control(tool["cachePoint"])}
             continue
         if "toolSpec" not in tool:
             out.append(Problem(f"toolConfig.tools[{i}]", "system tools are not supported by the local endpoint",
@@ -275,7 +285,12 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
     paths.add("max_tokens", "inferenceConfig.maxTokens")
     paths.add("messages", "messages")
     body["messages"] = _messages(request["messages"], paths, out)
-    system = [{"type": "text", "text": s["text"]} for s in request.get("system", []) if "text" in s]
+    system: list[dict] = []
+    for entry in request.get("system", []):
+        if "text" in entry:
+            system.append({"type": "text", "text": entry["text"]})
+        elif "cachePoint" in entry and system:
+            system[-1] = {**system[-1], "cache_control": _cache_control(entry["cachePoint"])}
     if system:
         body["system"] = system
         paths.add("system", "system")

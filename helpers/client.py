@@ -268,7 +268,7 @@ def _body_sentence(message: str, model_id: str | None, body: Any) -> str | None:
             validate_body(body, model_id)
         except PayloadError as err:
             problem = next((p for p in err.problems if p.rule in message), err.problems[0])
-            return f"Bedrock refused the request body for {model} ({problem.path}: {problem.rule}): {problem.fix}."
+            return f"Bedrock refused the request body for {model} at {problem.path}: {problem.fix}."
     for text, fix in _body_fixes():
         if text in message:
             return f"Bedrock refused the request body for {model}: {fix}."

@@ -112,10 +112,11 @@ class ModelInfo:
     supports_images: bool = True
     legacy_since: date | None = None  # entered Bedrock's Legacy state
     eol: date | None = None  # end of life on Bedrock (most regions)
-    eol_by_region: Mapping[str, date] = field(default_factory=dict)  # AWS's per-region exceptions
+    # Mappings take no part in hashing, so rows stay usable as dict keys and set members.
+    eol_by_region: Mapping[str, date] = field(default_factory=dict, hash=False)  # AWS's per-region exceptions
     access: Literal["open", "invitation"] = "open"
     replacement: str | None = None  # base id to move to once this model is retired
-    sources: Mapping[str, str] = field(default_factory=dict)  # fact -> key of SOURCES
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # fact -> key of SOURCES
     unconfirmed: tuple[str, ...] = ()  # facts no primary source confirmed
 
     # ---- derived facts ------------------------------------------------------------------------
@@ -269,10 +270,10 @@ _ROWS: tuple[ModelInfo, ...] = (
     ModelInfo(
         "anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", "claude-opus-4-1-20250805", "messages",
         "arn_versioned", ("us",), False, 200_000, 32_000, thinking=("budget",), cache_min_tokens=1024,
-        sampling="temperature_xor_top_p", replacement="anthropic.claude-opus-4-6-v1",
-        # Deprecated on Anthropic's API; still Active on Bedrock as far as recorded.
+        replacement="anthropic.claude-opus-4-6-v1",
+        # Deprecated on Anthropic's API; still Active on Bedrock as far as recorded. The temperature-xor-top_p
+        # rule is documented "from the 4.5 models on", so not applied here.
         sources={**_LEGACY_TABLE, "cache": "aws-caching", "sampling": "anthropic-params"},
-        unconfirmed=("sampling",),
     ),
     ModelInfo(
         "anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", "claude-sonnet-4-5-20250929", "messages",
@@ -473,6 +474,8 @@ def identify_model(model_id: str, *, models: Mapping[str, ModelInfo] | None = No
     prefix, base = _split_profile(model_id)
     info = _row(base, model_id, table)
     if prefix is not None and prefix not in info.profiles:
+        # A system profile that does not exist for this model; same answer as an unknown id (unconfirmed,
+        # by analogy with capture err_invalid_profile_converse_stream: "us.does-not-exist-model-v1:0").
         raise _invalid()
     return ModelRef(model_id, info, "base" if prefix is None else "profile", prefix)
 

@@ -36,6 +36,7 @@ def test_every_row_is_complete_and_sourced(info) -> None:
     assert info.sources and set(info.sources.values()) <= set(SOURCES)
     assert info.replacement is None or info.replacement in MODELS
     assert info.legacy_since is None or info.eol is None or info.legacy_since < info.eol
+    assert hash(info) == hash(dataclasses.replace(info))  # rows work as dict keys
 
 
 def test_default_model_is_served_today_and_current() -> None:

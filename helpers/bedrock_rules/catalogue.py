@@ -390,14 +390,17 @@ def recommended_replacement(model: ModelInfo | str, *, on: date | None = None) -
 class ModelLookupError(Exception):
     """A model id Bedrock would refuse; carries the HTTP status and error type to answer with."""
 
-    def __init__(self, status: int, error_type: str, message: str, *, reason: str = "invalid") -> None:
+    def __init__(self, status: int, error_type: str, message: str, *, reason: str = "invalid",
+                 fix: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
-        self.message = message
+        self.message = message  # Bedrock's words, as sent on the wire
         # Why, in one word, for code that explains the error: invalid, not_found, end_of_life,
         # legacy_inactive, on_demand, access.
         self.reason = reason
+        # What to change, in the course's words (never on the wire).
+        self.fix = fix or f"use a current Claude model id, such as {DEFAULT_MODEL_ID}"
 
 
 @dataclass(frozen=True)
@@ -498,12 +501,22 @@ def resolve_model(
     info = ref.info
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or date.today())
     state = info.lifecycle_on(day, region)
+    if state in ("EOL", "Legacy"):
+        successor = recommended_replacement(info, on=day)
+        move = f"move to {successor.name} ({successor.recommended_id()})"
     if state == "EOL":
-        raise ModelLookupError(404, "ResourceNotFoundException", END_OF_LIFE, reason="end_of_life")
+        raise ModelLookupError(404, "ResourceNotFoundException", END_OF_LIFE, reason="end_of_life",
+                               fix=f"{info.name} has reached end of life on Bedrock: {move}")
     if not ref.uses_profile and not info.on_demand:
-        raise ModelLookupError(400, "ValidationException", on_demand_unsupported(info.base_id), reason="on_demand")
+        raise ModelLookupError(400, "ValidationException", on_demand_unsupported(info.base_id), reason="on_demand",
+                               fix=f"{info.name} is served through inference profiles: call "
+                                   f"{info.recommended_id()} (or another of its profiles: "
+                                   f"{', '.join(p + '.' for p in info.profiles)})")
     if state == "Legacy" and inactive_account:
-        raise ModelLookupError(404, "ResourceNotFoundException", LEGACY_INACTIVE, reason="legacy_inactive")
+        raise ModelLookupError(404, "ResourceNotFoundException", LEGACY_INACTIVE, reason="legacy_inactive",
+                               fix=f"{info.name} is Legacy and refused to accounts that stopped using it: {move}")
     if info.access == "invitation":
-        raise ModelLookupError(403, "AccessDeniedException", ACCESS_DENIED, reason="access")
+        raise ModelLookupError(403, "AccessDeniedException", ACCESS_DENIED, reason="access",
+                               fix=f"{info.name} is offered by invitation only: use {DEFAULT_MODEL_ID} or "
+                                   "another current model")
     return info

@@ -65,6 +65,7 @@ def test_lifecycle_by_date_and_region() -> None:
     with pytest.raises(ModelLookupError) as caught:
         resolve_model(HAIKU_3, region="us-east-1", as_of="2026-10-01", models=table)
     assert (caught.value.status, caught.value.message, caught.value.reason) == (404, END_OF_LIFE, "end_of_life")
+    assert "Claude Haiku 4.5 (global.anthropic.claude-haiku-4-5-20251001-v1:0)" in caught.value.fix
 
 
 def test_legacy_models_are_refused_only_for_inactive_accounts() -> None:
@@ -80,6 +81,7 @@ def test_profile_only_base_ids_and_missing_profiles() -> None:
     with pytest.raises(ModelLookupError) as caught:
         resolve_model("anthropic.claude-sonnet-4-5-20250929-v1:0")
     assert caught.value.reason == "on_demand" and "isn\u2019t supported" in caught.value.message
+    assert "global.anthropic.claude-sonnet-4-5-20250929-v1:0" in caught.value.fix
     assert resolve_model("anthropic.claude-opus-4-7").name == "Claude Opus 4.7"  # bare id works in-region
     with pytest.raises(ModelLookupError, match="model identifier is invalid"):
         resolve_model("au.anthropic.claude-haiku-4-5-20251001-v1:0")  # no such profile

@@ -115,6 +115,9 @@ class ModelInfo:
     # Mappings take no part in hashing, so rows stay usable as dict keys and set members.
     eol_by_region: Mapping[str, date] = field(default_factory=dict, hash=False)  # AWS's per-region exceptions
     access: Literal["open", "invitation"] = "open"
+    # Stops with "model_context_window_exceeded" without the beta (Sonnet 4.5 on); older models need
+    # anthropic_beta ["model-context-window-exceeded-2025-08-26"] (Anthropic docs, stop reasons).
+    context_window_stop: bool = False
     replacement: str | None = None  # base id to move to once this model is retired
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # fact -> key of SOURCES
     unconfirmed: tuple[str, ...] = ()  # facts no primary source confirmed
@@ -279,20 +282,21 @@ _ROWS: tuple[ModelInfo, ...] = (
         "anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", "claude-sonnet-4-5-20250929", "messages",
         "arn_versioned", ("global", "us", "eu", "jp"), False, 200_000, 64_000, thinking=("budget",),
         sampling="temperature_xor_top_p", cache_min_tokens=1024, replacement="anthropic.claude-sonnet-4-6",
+        context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "on_demand": "issue-on-demand"},
     ),
     ModelInfo(
         "anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", "claude-haiku-4-5-20251001", "messages",
         "arn_versioned", ("global", "us", "eu"), False, 200_000, 64_000, thinking=("budget",),
-        sampling="temperature_xor_top_p", cache_min_tokens=4096,
+        sampling="temperature_xor_top_p", cache_min_tokens=4096, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "aws-card", "sampling": "anthropic-params"},
     ),
     ModelInfo(
         "anthropic.claude-opus-4-5-20251101-v1:0", "Claude Opus 4.5", "claude-opus-4-5-20251101", "messages",
         "arn_versioned", ("global", "us", "eu"), False, 200_000, 64_000, thinking=("budget",),
         effort_levels=_EFFORT, default_effort="high", sampling="temperature_xor_top_p", cache_min_tokens=4096,
-        replacement="anthropic.claude-opus-4-6-v1",
+        replacement="anthropic.claude-opus-4-6-v1", context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params"},
         unconfirmed=("max_output_tokens", "effort_levels"),
@@ -301,7 +305,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         "anthropic.claude-opus-4-6-v1", "Claude Opus 4.6", "claude-opus-4-6", "messages", "arn_versioned",
         ("global", "us", "eu", "jp", "apac"), False, 1_000_000, 128_000, thinking=("adaptive", "budget"),
         thinking_deprecated=("budget",), effort_levels=_EFFORT, default_effort="high",
-        sampling="temperature_xor_top_p", cache_min_tokens=4096,
+        sampling="temperature_xor_top_p", cache_min_tokens=4096, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params", "lifecycle": "aws-card"},
         unconfirmed=("context_tokens",),
@@ -310,7 +314,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         "anthropic.claude-sonnet-4-6", "Claude Sonnet 4.6", "claude-sonnet-4-6", "messages", "arn_versioned",
         ("global", "us", "eu", "jp"), False, 1_000_000, 128_000, thinking=("adaptive", "budget"),
         thinking_deprecated=("budget",), effort_levels=_EFFORT, default_effort="high",
-        sampling="temperature_xor_top_p", cache_min_tokens=1024,
+        sampling="temperature_xor_top_p", cache_min_tokens=1024, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params", "lifecycle": "aws-card"},
         unconfirmed=("context_tokens",),
@@ -322,7 +326,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         ModelInfo(
             f"anthropic.{short}", name, short, "messages", "messages_api", profiles, True, 1_000_000, 128_000,
             thinking=thinking, thinking_removed=removed, effort_levels=efforts, default_effort=default_effort,
-            sampling="defaults_only", cache_min_tokens=4096, access=access,
+            sampling="defaults_only", cache_min_tokens=4096, access=access, context_window_stop=True,
             sources={**_NEW_TABLE, "on_demand": "aws-quickstart",
                      **({"ids": "third-party-ids"} if access == "invitation" or "fable" in short else {})},
             unconfirmed=("profiles", "cache_min_tokens", *extra_unconfirmed),

@@ -377,3 +377,13 @@ def test_per_region_end_of_life_follows_the_signed_region(monkeypatch) -> None:
         assert answer["model"] == "claude-3-haiku-20240307"
         virginia = server.client(region_name="us-east-1")
         assert _error(virginia, haiku_3, messages_body())[:2] == (404, "ResourceNotFoundException")
+
+
+def test_models_before_sonnet_4_5_need_the_beta_for_the_context_window_stop(client) -> None:
+    sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    body = messages_body("Tell me about rivers. [[context_window_exceeded]]")
+    plain = json.loads(client.invoke_model(modelId=sonnet_4, body=json.dumps(body))["body"].read())
+    assert plain["stop_reason"] == "max_tokens"
+    body["anthropic_beta"] = ["model-context-window-exceeded-2025-08-26"]
+    with_beta = json.loads(client.invoke_model(modelId=sonnet_4, body=json.dumps(body))["body"].read())
+    assert with_beta["stop_reason"] == "model_context_window_exceeded"

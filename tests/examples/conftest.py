@@ -1,0 +1,90 @@
+"""Fixtures for the examples' tests: each program built once, run once per case, several at a time.
+
+Three local endpoints with the same seed: a paced one the programs stream from, an instant one that
+boto3 asks for the expected text (and that answers the as-published model id), and one that refuses the
+current model with a ResourceNotFoundException before the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+from examples_support import (
+    CURRENT_MODEL,
+    EOL_MESSAGE,
+    PROGRAMS,
+    PUBLISHED_MODEL,
+    Run,
+    build_examples,
+    child_env,
+    prompt_for,
+    run_program,
+)
+
+from helpers.local_bedrock import LocalBedrock
+
+SEED = 7
+PACED = 1.0  # Claude Haiku's own pacing: the default answer takes about a second and a half.
+# Two programs at a time: on two cores a third JVM or Go start-up would only queue behind them.
+WORKERS = 2
+
+
+@pytest.fixture(scope="session")
+def examples_built() -> None:
+    build_examples()
+
+
+@pytest.fixture(scope="session")
+def paced_endpoint() -> Iterator[LocalBedrock]:
+    with LocalBedrock(seed=SEED, time_scale=PACED) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def reference_endpoint() -> Iterator[LocalBedrock]:
+    with LocalBedrock(seed=SEED, time_scale=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def refusing_endpoint() -> Iterator[LocalBedrock]:
+    """Answers every call for the current model as Bedrock answers a retired one (fault injection)."""
+    with LocalBedrock(seed=SEED, time_scale=0) as server:
+        server.faults.add({"error": "ResourceNotFoundException", "model": CURRENT_MODEL, "times": None,
+                           "message": EOL_MESSAGE})
+        yield server
+
+
+def _selected_programs(session: pytest.Session) -> list[str]:
+    """The programs the selected tests ask for (``-k go`` runs the Go program only)."""
+    names = {item.callspec.params["program"] for item in session.items
+             if hasattr(item, "callspec") and "program" in item.callspec.params
+             and item.get_closest_marker("examples")}
+    return [name for name in PROGRAMS if name in names]
+
+
+@pytest.fixture(scope="session")
+def runs(request: pytest.FixtureRequest, examples_built: None, paced_endpoint: LocalBedrock,
+         reference_endpoint: LocalBedrock, refusing_endpoint: LocalBedrock) -> dict[tuple[str, str], Future[Run]]:
+    """Every selected program run once per case, ``WORKERS`` at a time: {(case, program): finished job}.
+
+    A test takes its own ``.result()``, so a program that hangs or fails to start fails only its own tests.
+    """
+    jobs: dict[tuple[str, str], Future[Run]] = {}
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for name in _selected_programs(request.session):
+            program = PROGRAMS[name]
+            # NODE_DEBUG=http2 makes Node say on stderr when a request goes out on an HTTP/2 session.
+            debug = {"NODE_DEBUG": "http2"} if name.startswith("javascript") else {}
+            jobs["stream", name] = pool.submit(run_program, program, [prompt_for(name)],
+                                               child_env(paced_endpoint.endpoint_url, **debug))
+            if name == "javascript":  # the default HTTP/2 handler on a stream sent all at once
+                jobs["instant", name] = pool.submit(run_program, program, [prompt_for(name)],
+                                                    child_env(reference_endpoint.endpoint_url))
+            jobs["published", name] = pool.submit(run_program, program, [prompt_for(name), PUBLISHED_MODEL],
+                                                  child_env(reference_endpoint.endpoint_url))
+            jobs["refused", name] = pool.submit(run_program, program, [prompt_for(name)],
+                                                child_env(refusing_endpoint.endpoint_url))
+    return jobs

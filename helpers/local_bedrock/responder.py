@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from helpers.bedrock_rules import ModelInfo
-from helpers.local_bedrock.answers import answer_text, chunk_marker
+from helpers.local_bedrock.answers import answer_text, chunk_marker, directive_flags
 from helpers.local_bedrock.model_tools import choose_tool, generate_tool_input, tool_result_text
 from helpers.local_bedrock.tokens import count_input_tokens, split_tokens
 
@@ -58,6 +58,7 @@ class ResponsePlan:
     output_tokens: int
     stop_reason: str
     response_body: dict
+    cache: Any = None  # operations.CacheUsage when the body asked for prompt caching
 
 
 # --------------------------------------------------------------------------- helpers
@@ -66,6 +67,11 @@ class ResponsePlan:
 def _digest(body: dict, seed: int, purpose: str) -> bytes:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{purpose}\x00{seed}\x00{canonical}".encode()).digest()
+
+
+def _call_digest(body: dict, seed: int, call: int, purpose: str) -> bytes:
+    """Like :func:`_digest`, but different for every call: Bedrock never repeats a message or tool id."""
+    return _digest(body, seed, f"{purpose}\x00call{call}")
 
 
 def _base62(raw: bytes, length: int) -> str:
@@ -205,16 +211,52 @@ def _tool_follow_up(body: dict) -> str | None:
     return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
 
 
-def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) -> ResponsePlan:
+def _special_stop(flags: set[str]) -> str | None:
+    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window."""
+    if "refusal" in flags:
+        return "refusal"
+    if "pause_turn" in flags:
+        return "pause_turn"
+    if "context_window_exceeded" in flags:
+        return "model_context_window_exceeded"
+    return None
+
+
+# How much an adaptive thinker thinks at each effort (the local model's choice; the real one decides itself).
+_EFFORT_THINKING = {"low": 0, "medium": 1024, "high": 2048, "xhigh": 3072, "max": 4096}
+
+
+def _thinking_budget(body: dict, model: ModelInfo) -> int:
+    """Tokens of thinking to plan: the budget asked for, or one set by effort for adaptive thinking."""
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "enabled":
+        return int(thinking["budget_tokens"])
+    if kind == "disabled":
+        return 0
+    if kind == "adaptive" or (kind is None and "always_on" in model.thinking):
+        config = body.get("output_config")
+        effort = config.get("effort") if isinstance(config, dict) else None
+        return _EFFORT_THINKING.get(effort or model.default_effort or "high", 2048)
+    return 0
+
+
+def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: random.Random) -> ResponsePlan:
     prompt = last_user_text(body)
     stream = _Stream(rng, chunk_marker(prompt), [], [])
     budget = _Budget(int(body["max_tokens"]))
     stop_reason = "end_turn"
     stop_sequence: str | None = None
 
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        pieces = budget.take(_thinking_text(prompt, int(thinking["budget_tokens"]), rng))
+    flags = directive_flags(prompt)
+    if "redacted_thinking" in flags:
+        # Thinking the safety systems flagged arrives encrypted, whole, in one block start (no deltas).
+        data = base64.b64encode(b"".join(_call_digest(body, seed, call, f"redacted{i}") for i in range(8))).decode()
+        stream.block({"type": "redacted_thinking", "data": data}, [])
+        stream.content.append({"type": "redacted_thinking", "data": data})
+    thinking_budget = _thinking_budget(body, model)
+    if thinking_budget:
+        pieces = budget.take(_thinking_text(prompt, thinking_budget, rng))
         signature = _signature(body, seed)
         deltas = stream.text_deltas(pieces, "thinking_delta", "thinking")
         deltas.append(({"type": "signature_delta", "signature": signature}, 0))
@@ -249,7 +291,8 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
         tool_input = generate_tool_input(tool.get("input_schema", {}), prompt)
         pieces = budget.take(split_tokens(json.dumps(tool_input)))
         partial = "".join(pieces)
-        tool_id = "toolu_bdrk_" + _base62(_digest(body, seed, "tool"), 24)
+        # Real ids: "toolu_bdrk_01" + 22 characters, new on every call (captures ims_*_tool_use).
+        tool_id = "toolu_bdrk_01" + _base62(_call_digest(body, seed, call, "tool"), 22)
         deltas = [({"type": "input_json_delta", "partial_json": ""}, 0)]
         deltas += stream.text_deltas(pieces, "input_json_delta", "partial_json")
         stream.block({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}}, deltas)
@@ -260,15 +303,24 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
 
     if budget.exhausted:
         stop_reason, stop_sequence = "max_tokens", None
+    stop_details = None
+    special = _special_stop(flags)
+    if special is not None and not budget.exhausted:
+        stop_reason, stop_sequence = special, None
+        if special == "refusal":
+            # HTTP 200 with stop_details (anthropic SDK's RefusalStopDetails: type, category, explanation).
+            stop_details = {"type": "refusal", "category": None,
+                            "explanation": "The local endpoint refused because the prompt asked it to ([[refusal]])."}
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
     input_tokens = count_input_tokens(body)
-    message_id = "msg_bdrk_" + _base62(_digest(body, seed, "message"), 24)
+    # Real ids: "msg_bdrk_01" + 22 characters, new on every call (captures im_*, ims_*).
+    message_id = "msg_bdrk_01" + _base62(_call_digest(body, seed, call, "message"), 22)
     start_message = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
-        "model": model.base_id,
+        "model": model.anthropic_name,  # Anthropic's name, not the Bedrock id (every capture)
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
@@ -279,7 +331,8 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
         PlannedChunk(
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence,
+                          **({"stop_details": stop_details} if stop_details else {})},
                 "usage": {"output_tokens": output_tokens},
             },
             0,
@@ -291,6 +344,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, rng: random.Random) 
         "content": stream.content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
+        **({"stop_details": stop_details} if stop_details else {}),
         "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
     }
     return ResponsePlan("messages", chunks, input_tokens, output_tokens, stop_reason, response_body)
@@ -340,9 +394,12 @@ def _plan_legacy(body: dict, seed: int, rng: random.Random) -> ResponsePlan:
 # --------------------------------------------------------------------------- entry point
 
 
-def plan_response(body: dict, model: ModelInfo, *, seed: int) -> ResponsePlan:
-    """Plan the whole answer to an already validated ``body`` for ``model``; deterministic per seed."""
+def plan_response(body: dict, model: ModelInfo, *, seed: int, call: int = 0) -> ResponsePlan:
+    """Plan the whole answer to an already validated ``body`` for ``model``.
+
+    Deterministic per seed; ``call`` (the endpoint's call number) changes only the message and tool ids.
+    """
     rng = random.Random(_digest(body, seed, "chunking"))
     if model.api == "text_completion":
         return _plan_legacy(body, seed, rng)
-    return _plan_messages(body, model, seed, rng)
+    return _plan_messages(body, model, seed, call, rng)

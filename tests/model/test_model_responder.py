@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from helpers.bedrock_rules import check_body, resolve_model
+from helpers.bedrock_rules import MODELS, check_body
 from helpers.local_bedrock.answers import COURSE_PROMPTS, answer_text
 from helpers.local_bedrock.responder import ResponsePlan, plan_response
 from helpers.local_bedrock.tokens import count_tokens
 
-HAIKU = resolve_model("anthropic.claude-3-haiku-20240307-v1:0")
-SONNET_4 = resolve_model("us.anthropic.claude-sonnet-4-20250514-v1:0")
-CLAUDE_V2 = resolve_model("anthropic.claude-v2")
+HAIKU = MODELS["anthropic.claude-3-haiku-20240307-v1:0"]
+SONNET_4 = MODELS["anthropic.claude-sonnet-4-20250514-v1:0"]
+CLAUDE_V2 = MODELS["anthropic.claude-v2"]
 
 WEATHER_TOOL = {
     "name": "get_weather",
@@ -119,7 +119,8 @@ def test_event_order_and_message_start() -> None:
     assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
     assert set(kinds[2:-3]) == {"content_block_delta"}
     start = p.chunks[0].payload["message"]
-    assert start["id"].startswith("msg_bdrk_") and start["model"] == HAIKU.base_id
+    assert start["id"].startswith("msg_bdrk_01") and len(start["id"]) == len("msg_bdrk_01") + 22
+    assert start["model"] == HAIKU.anthropic_name == "claude-3-haiku-20240307"
     assert start["content"] == [] and start["stop_reason"] is None and start["stop_sequence"] is None
     assert start["usage"]["input_tokens"] == p.input_tokens and start["usage"]["output_tokens"] == 1
 

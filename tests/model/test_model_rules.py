@@ -13,15 +13,16 @@ from helpers.bedrock_rules import (
     ModelLookupError,
     Problem,
     check_body,
+    identify_model,
     parse_body,
     resolve_model,
     validation_message,
 )
 
-HAIKU = resolve_model("anthropic.claude-3-haiku-20240307-v1:0")
-HAIKU_35 = resolve_model("anthropic.claude-3-5-haiku-20241022-v1:0")
-SONNET_37 = resolve_model("anthropic.claude-3-7-sonnet-20250219-v1:0")
-CLAUDE_V2 = resolve_model("anthropic.claude-v2")
+HAIKU = MODELS["anthropic.claude-3-haiku-20240307-v1:0"]
+HAIKU_35 = MODELS["anthropic.claude-3-5-haiku-20241022-v1:0"]
+SONNET_37 = MODELS["anthropic.claude-3-7-sonnet-20250219-v1:0"]
+CLAUDE_V2 = MODELS["anthropic.claude-v2"]
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 WEATHER_TOOL = {
@@ -61,30 +62,35 @@ ALL_IDS = sorted(MODELS)
 
 
 @pytest.mark.parametrize("base_id", ALL_IDS)
-def test_every_base_id_resolves_to_itself(base_id: str) -> None:
-    assert resolve_model(base_id).base_id == base_id
+def test_every_base_id_identifies_itself(base_id: str) -> None:
+    ref = identify_model(base_id)
+    assert (ref.info.base_id, ref.form, ref.prefix) == (base_id, "base", None)
 
 
 @pytest.mark.parametrize("prefix", ["us.", "eu.", "apac.", "global."])
 def test_cross_region_profile_ids_resolve_to_the_base_model(prefix: str) -> None:
     info = resolve_model(prefix + "anthropic.claude-sonnet-4-20250514-v1:0")
     assert info.name == "Claude Sonnet 4"
+    assert identify_model(prefix + "anthropic.claude-sonnet-4-20250514-v1:0").prefix == prefix[:-1]
 
 
 def test_foundation_model_arn_resolves() -> None:
     arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
-    assert resolve_model(arn) is HAIKU
+    assert identify_model(arn).info is HAIKU
+    assert identify_model(arn).form == "foundation_model_arn"
+    assert resolve_model(arn, as_of="2026-01-01") is HAIKU
 
 
 def test_inference_profile_arn_resolves() -> None:
     arn = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0"
-    assert resolve_model(arn) is SONNET_37
+    assert identify_model(arn).info is SONNET_37
+    assert resolve_model(arn, as_of="2026-01-01") is SONNET_37
 
 
 def test_legacy_ids_use_text_completions() -> None:
     for legacy_id in ("anthropic.claude-v2", "anthropic.claude-v2:1", "anthropic.claude-instant-v1"):
-        info = resolve_model(legacy_id)
-        assert info.api == "text_completion" and info.legacy
+        info = resolve_model(legacy_id, as_of="2025-01-01")
+        assert info.api == "text_completion" and info.legacy  # retired on Bedrock today
 
 
 @pytest.mark.parametrize(
@@ -179,7 +185,7 @@ BAD_BODIES: list[tuple[str, object, object, str]] = [
         "roles not alternating",
         with_(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]),
         HAIKU,
-        "messages[1].role",
+        "messages",
     ),
     ("content missing", with_(messages=[{"role": "user"}]), HAIKU, "messages[0].content"),
     ("content empty string", with_(messages=[{"role": "user", "content": ""}]), HAIKU, "messages[0].content"),
@@ -471,12 +477,12 @@ def test_validation_message_lists_every_problem_with_pointer_paths() -> None:
         assert pointer in message
 
 
-def test_dated_version_from_the_anthropic_sdk_is_accepted() -> None:
-    # AnthropicBedrock fills in its own dated API version when a body has none.
-    from helpers.bedrock_rules import check_body, resolve_model
-
-    model = resolve_model("anthropic.claude-3-haiku-20240307-v1:0")
+def test_dated_version_from_the_anthropic_sdk_is_refused_by_arn_versioned_models() -> None:
+    # The anthropic SDK 2.x sends "2026-10-21"; only the Messages-API family takes it.
     body = {"anthropic_version": "2026-10-21", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
-    assert check_body(body, model) == []
+    problems = check_body(body, MODELS["anthropic.claude-haiku-4-5-20251001-v1:0"])
+    assert [p.path for p in problems] == ["anthropic_version"]
+    assert "extra_body" in problems[0].fix and "bedrock-2023-05-31" in problems[0].fix
+    assert check_body(body, MODELS["anthropic.claude-opus-4-7"]) == []
     body["anthropic_version"] = "bedrock-2023-05-32"
-    assert [p.path for p in check_body(body, model)] == ["anthropic_version"]
+    assert [p.path for p in check_body(body, MODELS["anthropic.claude-opus-4-7"])] == ["anthropic_version"]

@@ -1,18 +1,10 @@
-"""Model ids and request-body rules for Anthropic Claude on Amazon Bedrock.
+"""Request-body rules for Anthropic Claude on Amazon Bedrock (InvokeModel bodies).
 
-This is the one place the course writes those rules down. The local endpoint
-uses it to answer a bad request the way Bedrock would (a 400
-ValidationException), and ``helpers.payloads`` uses it to stop a bad body
-before it leaves the learner's machine. Keeping a single copy means the two can
-never disagree.
+The local endpoint uses them to answer a bad request the way Bedrock would (a 400
+ValidationException), and ``helpers.payloads`` uses them to stop a bad body before it leaves the
+learner's machine. Model facts (limits, thinking modes, sampling rule) come from the catalogue rows.
 
 Pure: standard library only, no I/O.
-
-Public names:
-
-- :class:`ModelInfo`, :data:`MODELS`, :func:`resolve_model`, :class:`ModelLookupError`
-- :class:`Problem`, :data:`MAX_BODY_BYTES`, :func:`parse_body`, :func:`check_body`,
-  :func:`validation_message`
 """
 
 from __future__ import annotations
@@ -22,38 +14,45 @@ import binascii
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Literal, NamedTuple
+
+from .catalogue import ModelInfo
+from .messages import (
+    ADAPTIVE_UNSUPPORTED,
+    CACHE_CONTROL_TOP_LEVEL,
+    DATED_VERSION_UNSUPPORTED,
+    EFFORT_UNSUPPORTED,
+    SAMPLING_BOTH,
+    THINKING_ENABLED_REMOVED,
+    Problem,
+    sampling_deprecated,
+)
 
 __all__ = [
     "ANTHROPIC_VERSION",
-    "CROSS_REGION_PREFIXES",
     "IMAGE_MEDIA_TYPES",
     "MAX_BODY_BYTES",
+    "MAX_CACHE_CHECKPOINTS",
     "MAX_STOP_SEQUENCES",
-    "MODELS",
-    "ModelInfo",
-    "ModelLookupError",
-    "Problem",
+    "cache_checkpoints",
     "check_body",
     "is_accepted_version",
     "json_kind",
     "parse_body",
-    "resolve_model",
-    "validation_message",
 ]
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
-# The anthropic SDK's AnthropicBedrock client (2.x) fills in its own dated API version
-# (e.g. "2026-10-21") when the body has none. It is a supported peer client, so a dated
-# version is accepted beside Bedrock's documented value. (unconfirmed against the service)
+# The anthropic SDK 2.x sends its dated API version (e.g. "2026-10-21") in the body. The Messages-API
+# family (Opus 4.7 and later) accepts it; ARN-versioned models do not (BEDROCK-2026: 400, text unconfirmed).
 _DATED_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def is_accepted_version(value: object) -> bool:
-    """True for ``bedrock-2023-05-31`` and the dated versions the anthropic SDK sends."""
-    return value == ANTHROPIC_VERSION or (isinstance(value, str) and bool(_DATED_VERSION.match(value)))
+def is_accepted_version(value: object, model: ModelInfo | None = None) -> bool:
+    """True for ``bedrock-2023-05-31``, and for a dated version on a Messages-API-family model."""
+    if value == ANTHROPIC_VERSION:
+        return True
+    dated = isinstance(value, str) and bool(_DATED_VERSION.match(value))
+    return dated and (model is None or model.integration == "messages_api")
 
 
 # botocore's bedrock-runtime model caps InvokeModel's body blob at 25,000,000 bytes.
@@ -62,165 +61,16 @@ MAX_BODY_BYTES = 25_000_000
 # Bedrock's Anthropic parameter page allows up to 8191 custom stop sequences.
 MAX_STOP_SEQUENCES = 8191
 
+# AWS prompt-caching page: at most 4 cache checkpoints per request.
+MAX_CACHE_CHECKPOINTS = 4
+
 MIN_THINKING_BUDGET = 1024
 
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
-CROSS_REGION_PREFIXES = ("us.", "eu.", "apac.", "global.")
-
 # Claude 3.7 Sonnet accepts up to 128k output tokens when this beta is sent.
 _OUTPUT_128K_BETA = "output-128k-2025-02-19"
 _OUTPUT_128K_LIMIT = 128_000
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the course needs to know about one Claude model on Bedrock."""
-
-    base_id: str
-    name: str
-    api: Literal["messages", "text_completion"]
-    max_output_tokens: int
-    supports_thinking: bool
-    supports_images: bool
-    legacy: bool
-
-
-def _m(base_id: str, name: str, max_out: int, *, thinking: bool = False, images: bool = True) -> ModelInfo:
-    return ModelInfo(base_id, name, "messages", max_out, thinking, images, False)
-
-
-def _legacy(base_id: str, name: str) -> ModelInfo:
-    return ModelInfo(base_id, name, "text_completion", 8191, False, False, True)
-
-
-_CATALOGUE: tuple[ModelInfo, ...] = (
-    _m("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", 4096),
-    _m("anthropic.claude-3-sonnet-20240229-v1:0", "Claude 3 Sonnet", 4096),
-    _m("anthropic.claude-3-opus-20240229-v1:0", "Claude 3 Opus", 4096),
-    # Claude 3.5 Haiku shipped on Bedrock as a text-only model.
-    _m("anthropic.claude-3-5-haiku-20241022-v1:0", "Claude 3.5 Haiku", 8192, images=False),
-    _m("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", 8192),
-    _m("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", 8192),
-    _m("anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude 3.7 Sonnet", 64000, thinking=True),
-    _m("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", 64000, thinking=True),
-    _m("anthropic.claude-opus-4-20250514-v1:0", "Claude Opus 4", 32000, thinking=True),
-    _m("anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", 32000, thinking=True),
-    _m("anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", 64000, thinking=True),
-    _m("anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", 64000, thinking=True),
-    _legacy("anthropic.claude-v2", "Claude 2"),
-    _legacy("anthropic.claude-v2:1", "Claude 2.1"),
-    _legacy("anthropic.claude-instant-v1", "Claude Instant 1.2"),
-)
-
-MODELS: dict[str, ModelInfo] = {m.base_id: m for m in _CATALOGUE}
-
-
-# --------------------------------------------------------------------------- model ids
-
-
-class ModelLookupError(Exception):
-    """A model id Bedrock would refuse; carries the HTTP status and error type to answer with."""
-
-    def __init__(self, status: int, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.message = message
-
-
-_INVALID_ID = "The provided model identifier is invalid."
-_NOT_FOUND = "Could not resolve the foundation model from the provided model identifier."
-
-_FM_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/(?P<id>.+)$")
-_PROFILE_ARN = re.compile(
-    r"^arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:inference-profile/(?P<id>[a-zA-Z0-9:.-]+)$"
-)
-_OTHER_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:[a-z-]+/.+$")
-_PROVIDER = re.compile(r"^(?P<provider>[a-z0-9-]{1,63})\.[a-z0-9-]")
-
-
-def _example_ids() -> str:
-    return "anthropic.claude-3-haiku-20240307-v1:0 or us.anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-def _lookup_base(base: str, original: str) -> ModelInfo:
-    if base in MODELS:
-        return MODELS[base]
-    match = _PROVIDER.match(base)
-    if match and match.group("provider") != "anthropic":
-        raise ModelLookupError(
-            400,
-            "ValidationException",
-            f"{original!r} is a model from provider {match.group('provider')!r}, but this local "
-            "Bedrock endpoint serves Anthropic Claude models only. Use an Anthropic id such as "
-            f"{_example_ids()}.",
-        )
-    raise ModelLookupError(400, "ValidationException", _INVALID_ID)
-
-
-def _strip_profile(model_id: str) -> str:
-    for prefix in CROSS_REGION_PREFIXES:
-        if model_id.startswith(prefix):
-            return model_id[len(prefix) :]
-    return model_id
-
-
-def resolve_model(model_id: str) -> ModelInfo:
-    """Map a percent-decoded model id (base id, cross-region profile id or ARN) to its :class:`ModelInfo`.
-
-    Raises :class:`ModelLookupError` with the status and message Bedrock would answer with.
-    """
-    if not isinstance(model_id, str) or not model_id or len(model_id) > 2048:
-        raise ModelLookupError(400, "ValidationException", _INVALID_ID)
-    if model_id.startswith("arn:"):
-        if fm := _FM_ARN.match(model_id):
-            return _lookup_base(fm.group("id"), model_id)
-        if prof := _PROFILE_ARN.match(model_id):
-            profile_id = prof.group("id")
-            base = _strip_profile(profile_id)
-            if base == profile_id:
-                # An inference-profile ARN must name a system profile; anything else does not exist here.
-                raise ModelLookupError(404, "ResourceNotFoundException", _NOT_FOUND)
-            return _lookup_base(base, model_id)
-        if _OTHER_ARN.match(model_id):
-            # Custom, provisioned, imported and application-profile ARNs belong to an AWS account.
-            raise ModelLookupError(404, "ResourceNotFoundException", _NOT_FOUND)
-        raise ModelLookupError(400, "ValidationException", _INVALID_ID)
-    return _lookup_base(_strip_profile(model_id), model_id)
-
-
-# --------------------------------------------------------------------------- problems
-
-
-class Problem(NamedTuple):
-    """One thing wrong with a request body."""
-
-    path: str  # "messages[1].role", "temperature", or "#" for the whole body
-    rule: str  # what is wrong, in Bedrock's wording where there is one
-    fix: str  # what to change
-
-
-def _pointer(path: str) -> str:
-    """Turn ``messages[1].content[0]`` into Bedrock's JSON-pointer style ``#/messages/1/content/0``."""
-    if path in ("", "#"):
-        return "#"
-    parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
-    return "#/" + "/".join(p for p in parts if p)
-
-
-def validation_message(problems: list[Problem]) -> str:
-    """The text of a Bedrock-style 400 ValidationException for ``problems`` (every one of them)."""
-    if not problems:
-        return "Malformed input request, please reformat your input and try again."
-    items = [f"{_pointer(p.path)}: {p.rule} (fix: {p.fix})" for p in problems]
-    if len(items) == 1:
-        return f"Malformed input request: {items[0]}, please reformat your input and try again."
-    listed = "; ".join(f"{n}) {item}" for n, item in enumerate(items, 1))
-    return (
-        f"Malformed input request: {len(items)} schema violations found: {listed}, "
-        "please reformat your input and try again."
-    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -389,6 +239,7 @@ _MESSAGES_KEYS = (
     "tool_choice",
     "thinking",
     "metadata",
+    "output_config",
 )
 _FIRST_PARTY_HINT = {
     "model": "remove [model]: on Bedrock the model id goes in the URL (modelId=...), not in the body",
@@ -622,9 +473,11 @@ def _check_messages(body: dict, model: ModelInfo, out: list[Problem]) -> None:
         elif role == previous_role:
             out.append(
                 Problem(
-                    f"{path}.role",
+                    # Anthropic's own text, passed through without Bedrock's wrapper (giskard-oss#1933).
+                    "messages",
                     f'roles must alternate between "user" and "assistant", but found multiple "{role}" roles in a row',
                     "merge consecutive messages of the same role into one message",
+                    "anthropic",
                 )
             )
         previous_role = role
@@ -754,24 +607,59 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     if "thinking" not in body:
         return
     thinking = body["thinking"]
-    fix = 'use {"type": "enabled", "budget_tokens": 2048} with max_tokens above the budget'
+    if "adaptive" in model.thinking:
+        fix = 'use {"type": "adaptive"} with "output_config": {"effort": "medium"}'
+    else:
+        fix = 'use {"type": "enabled", "budget_tokens": 2048} with max_tokens above the budget'
     if not isinstance(thinking, dict):
         out.append(Problem("thinking", f"expected type: JSONObject, found: {json_kind(thinking)}", fix))
         return
     kind = thinking.get("type")
     if kind == "disabled":
         return
-    if kind != "enabled":
+    if kind not in ("enabled", "adaptive"):
         out.append(Problem("thinking.type", f"{_show(kind)} is not a valid enum value", fix))
         return
-    if not model.supports_thinking:
+    if kind == "adaptive" and "adaptive" not in model.thinking:
         out.append(
             Problem(
-                "thinking",
-                f"{model.name} does not support extended thinking",
-                "remove thinking, or use Claude 3.7 Sonnet or a Claude 4 model",
+                "thinking.type",
+                ADAPTIVE_UNSUPPORTED,
+                f"{model.name} thinks with a budget: use "
+                '{"type": "enabled", "budget_tokens": 2048}, or pick a model with adaptive thinking '
+                "(Claude Sonnet 4.6, Opus 4.6 or later)"
+                if model.supports_thinking
+                else f"{model.name} cannot think: remove thinking, or pick a model that can",
+                "model",
             )
         )
+        return
+    if kind == "enabled":
+        if "budget" in model.thinking_removed:
+            out.append(
+                Problem(
+                    "thinking.type",
+                    THINKING_ENABLED_REMOVED,
+                    f'{model.name} only thinks adaptively: send "thinking": {{"type": "adaptive"}} and set '
+                    '"output_config": {"effort": ...} instead of a budget',
+                    "model",
+                )
+            )
+            return
+        if "budget" not in model.thinking:
+            out.append(
+                Problem(
+                    "thinking",
+                    f"{model.name} does not support extended thinking",
+                    "remove thinking, or use a model that thinks (Claude Haiku 4.5, Sonnet 4.6 or later)",
+                    "model",
+                )
+            )
+        _check_budget(thinking, body, out, fix)
+    _check_sampling_while_thinking(body, out)
+
+
+def _check_budget(thinking: dict, body: dict, out: list[Problem], fix: str) -> None:
     budget = thinking.get("budget_tokens")
     max_tokens = body.get("max_tokens")
     if not _is_int(budget):
@@ -792,6 +680,9 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                 "raise max_tokens above budget_tokens, or lower the budget",
             )
         )
+
+
+def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
     temperature = body.get("temperature")
     if "temperature" in body and temperature != 1:
         out.append(
@@ -823,6 +714,126 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
         )
 
 
+def _check_output_config(body: dict, model: ModelInfo, out: list[Problem]) -> None:
+    if "output_config" not in body:
+        return
+    config = body["output_config"]
+    if not isinstance(config, dict):
+        out.append(
+            Problem(
+                "output_config",
+                f"expected type: JSONObject, found: {json_kind(config)}",
+                'give output_config as an object, e.g. {"effort": "medium"}',
+            )
+        )
+        return
+    if "effort" not in config:
+        return
+    effort = config["effort"]
+    if not model.effort_levels:
+        out.append(
+            Problem(
+                "output_config.effort",
+                EFFORT_UNSUPPORTED,
+                f"{model.name} has no effort setting: remove output_config.effort, or pick a model with effort "
+                "(Claude Sonnet 4.6, Opus 4.6 or later)",
+                "model",
+            )
+        )
+    elif effort not in model.effort_levels:
+        out.append(
+            Problem(
+                "output_config.effort",
+                f"{_show(effort)} is not a valid enum value",
+                f"set effort to one of {', '.join(model.effort_levels)} for {model.name}",
+            )
+        )
+
+
+# Anthropic's defaults: a value equal to these is not "non-default" (top_p default unconfirmed).
+_SAMPLING_DEFAULTS = {"temperature": 1, "top_p": 1}
+
+
+def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> None:
+    if model.sampling == "temperature_xor_top_p":
+        if "temperature" in body and "top_p" in body:
+            out.append(
+                Problem(
+                    "temperature",
+                    SAMPLING_BOTH,
+                    f"{model.name} takes temperature or top_p, not both: remove one of them",
+                    "model",
+                )
+            )
+    elif model.sampling == "defaults_only":
+        # With the anthropic SDK 2.x's dated version even default values are refused (BEDROCK-2026).
+        strict = body.get("anthropic_version") != ANTHROPIC_VERSION
+        for key in ("temperature", "top_p", "top_k"):
+            if key in body and (strict or key == "top_k" or body[key] != _SAMPLING_DEFAULTS[key]):
+                out.append(
+                    Problem(
+                        key,
+                        sampling_deprecated(key),
+                        f"{model.name} decides its own sampling: remove {key} "
+                        '(steer the answer with the prompt, or with output_config.effort)',
+                        "model",
+                    )
+                )
+                return
+
+
+def _cache_points(value: object, path: str, found: list[tuple[str, object]]) -> None:
+    if isinstance(value, dict):
+        if "cache_control" in value:
+            found.append((path, value["cache_control"]))
+        for key in ("content",):
+            if isinstance(value.get(key), list):
+                _cache_points(value[key], f"{path}.{key}", found)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _cache_points(item, f"{path}[{i}]", found)
+
+
+def cache_checkpoints(body: dict) -> list[tuple[str, dict]]:
+    """``(path, cache_control)`` of every block marked for caching, in prompt order: tools, system, messages."""
+    found: list[tuple[str, object]] = []
+    for key in ("tools", "system", "messages"):
+        if isinstance(body.get(key), list):
+            _cache_points(body[key], key, found)
+    return [(p, c) for p, c in found if isinstance(c, dict)]
+
+
+def _check_cache_control(body: dict, model: ModelInfo, out: list[Problem]) -> None:
+    if "cache_control" in body and model.integration == "arn_versioned":
+        out.append(
+            Problem(
+                "cache_control",
+                CACHE_CONTROL_TOP_LEVEL,
+                "put cache_control on the last block to cache (a system, message or tool block) instead",
+            )
+        )
+    found: list[tuple[str, object]] = []
+    for key in ("tools", "system", "messages"):
+        if isinstance(body.get(key), list):
+            _cache_points(body[key], key, found)
+    fix = 'write cache_control as {"type": "ephemeral"} or {"type": "ephemeral", "ttl": "1h"}'
+    for path, control in found:
+        if not isinstance(control, dict) or control.get("type") != "ephemeral":
+            out.append(Problem(f"{path}.cache_control", "cache_control.type must be \"ephemeral\"", fix))
+        elif control.get("ttl", "5m") not in ("5m", "1h"):
+            out.append(Problem(f"{path}.cache_control.ttl", f"{_show(control.get('ttl'))} is not a valid enum value",
+                               fix))
+    if len(found) > MAX_CACHE_CHECKPOINTS:
+        out.append(
+            Problem(
+                "#",
+                f"A maximum of {MAX_CACHE_CHECKPOINTS} blocks with cache_control may be provided. Found {len(found)}.",
+                f"mark at most {MAX_CACHE_CHECKPOINTS} blocks: the end of each stable prefix worth caching",
+                "model",
+            )
+        )
+
+
 def _check_beta(body: dict, out: list[Problem]) -> None:
     if "anthropic_beta" not in body:
         return
@@ -836,11 +847,24 @@ def _check_beta(body: dict, out: list[Problem]) -> None:
             out.append(Problem(f"anthropic_beta[{i}]", "each beta must be a non-empty string", fix))
 
 
-def _check_version(body: dict, out: list[Problem]) -> None:
+def _check_version(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     fix = f'add "anthropic_version": "{ANTHROPIC_VERSION}"'
     if "anthropic_version" not in body:
         out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix))
-    elif not is_accepted_version(body["anthropic_version"]):
+    elif is_accepted_version(body["anthropic_version"], model):
+        return
+    elif is_accepted_version(body["anthropic_version"]):  # a dated version on an ARN-versioned model
+        value = body["anthropic_version"]
+        out.append(
+            Problem(
+                "anthropic_version",
+                DATED_VERSION_UNSUPPORTED.format(value=value),
+                f"{model.name} is served through the ARN-versioned integration: send "
+                f'"anthropic_version": "{ANTHROPIC_VERSION}" (with the anthropic SDK 2.x, pass '
+                f'extra_body={{"anthropic_version": "{ANTHROPIC_VERSION}"}})',
+            )
+        )
+    else:
         out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix))
 
 
@@ -854,7 +878,7 @@ def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
                 'replace prompt/max_tokens_to_sample with max_tokens and messages=[{"role": "user", "content": ...}]',
             )
         )
-    _check_version(body, out)
+    _check_version(body, model, out)
     _check_positive_int(body, "max_tokens", _output_limit(body, model), model, out)
     _check_messages(body, model, out)
     _check_system(body, out)
@@ -865,9 +889,12 @@ def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
     names = _check_tools(body, out)
     _check_tool_choice(body, names, out)
     _check_thinking(body, model, out)
+    _check_output_config(body, model, out)
+    _check_sampling_rule(body, model, out)
+    _check_cache_control(body, model, out)
     _check_beta(body, out)
     for key in body:
-        if key not in _MESSAGES_KEYS and key not in ("prompt", "max_tokens_to_sample"):
+        if key not in _MESSAGES_KEYS and key not in ("prompt", "max_tokens_to_sample", "cache_control"):
             hint = _FIRST_PARTY_HINT.get(key, "remove [{key}]; it is not a Bedrock Messages parameter")
             out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key)))
     if "max_tokens_to_sample" in body:

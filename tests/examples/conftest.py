@@ -1,8 +1,9 @@
 """Fixtures for the examples' tests: each program built once, run once per case, several at a time.
 
-Three local endpoints with the same seed: a paced one the programs stream from, an instant one that
-boto3 asks for the expected text (and that refuses the as-published, retired model id), and one whose
-streams for the current model fail with an exception frame after a few deltas.
+Four local endpoints with the same seed: a paced one the programs stream from, an instant one that
+boto3 asks for the expected text (and that refuses the as-published, retired model id), one whose
+streams for the current model fail with an exception frame after a few deltas, and one locked with a
+room key as an instructor runs it for a workshop.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ SEED = 7
 PACED = 1.0  # Claude Haiku's own pacing: the default answer takes about a second and a half.
 # Two programs at a time: on two cores a third JVM or Go start-up would only queue behind them.
 WORKERS = 2
+ROOM_KEY, ROOM_SECRET = "room", "a-room-secret-for-the-examples-tests"
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +59,13 @@ def failing_endpoint() -> Iterator[LocalBedrock]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def room_endpoint() -> Iterator[LocalBedrock]:
+    """Locked as README's workshop section says: every request must be SigV4-signed with the room's key."""
+    with LocalBedrock(seed=SEED, time_scale=0, verify_sigv4=[f"{ROOM_KEY}:{ROOM_SECRET}"]) as server:
+        yield server
+
+
 def _selected_programs(session: pytest.Session) -> list[str]:
     """The programs the selected tests ask for (``-k go`` runs the Go program only)."""
     names = {item.callspec.params["program"] for item in session.items
@@ -67,7 +76,8 @@ def _selected_programs(session: pytest.Session) -> list[str]:
 
 @pytest.fixture(scope="session")
 def runs(request: pytest.FixtureRequest, examples_built: None, paced_endpoint: LocalBedrock,
-         reference_endpoint: LocalBedrock, failing_endpoint: LocalBedrock) -> dict[tuple[str, str], Future[Run]]:
+         reference_endpoint: LocalBedrock, failing_endpoint: LocalBedrock,
+         room_endpoint: LocalBedrock) -> dict[tuple[str, str], Future[Run]]:
     """Every selected program run once per case, ``WORKERS`` at a time: {(case, program): finished job}.
 
     A test takes its own ``.result()``, so a program that hangs or fails to start fails only its own tests.
@@ -87,4 +97,7 @@ def runs(request: pytest.FixtureRequest, examples_built: None, paced_endpoint: L
                                                   child_env(reference_endpoint.endpoint_url))
             jobs["failing", name] = pool.submit(run_program, program, [prompt_for(name)],
                                                 child_env(failing_endpoint.endpoint_url))
+            jobs["room", name] = pool.submit(run_program, program, [prompt_for(name)],
+                                             child_env(room_endpoint.endpoint_url, AWS_ACCESS_KEY_ID=ROOM_KEY,
+                                                       AWS_SECRET_ACCESS_KEY=ROOM_SECRET))
     return jobs

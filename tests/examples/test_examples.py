@@ -40,8 +40,16 @@ ALL = list(PROGRAMS)
 # the SDK ends its loop with no text and no error. A stream sent at once is unaffected (see below).
 HTTP2_GOAWAY = pytest.mark.xfail(
     reason="local endpoint closes the HTTP/2 connection on the client's GOAWAY (hypercorn); fix in local_bedrock",
+    raises=AssertionError,
     strict=True)
 STREAMING = [pytest.param(name, marks=HTTP2_GOAWAY) if name == "javascript" else name for name in PROGRAMS]
+# Over HTTP/2 the JavaScript SDK signs `:authority` instead of `host` (SignedHeaders=:authority;...), as
+# SigV4 allows for HTTP/2; the local endpoint's verifier insists on `host` ("SignedHeaders must include
+# host"), so a locked room endpoint refuses the SDK's default handler.
+HTTP2_SIGV4 = pytest.mark.xfail(
+    reason="local endpoint's SigV4 check wants a signed host header; HTTP/2 clients sign :authority",
+    raises=AssertionError, strict=True)
+ROOM = [pytest.param(name, marks=HTTP2_SIGV4) if name == "javascript" else name for name in PROGRAMS]
 MIN_READS = 10  # the default answer comes in about fifty text deltas
 
 
@@ -79,6 +87,16 @@ def test_text_arrives_in_pieces_over_the_stream(program: str, runs: dict[tuple[s
     read_span = (run.reads[-1][0] - run.reads[0][0]) / 1e6
     assert read_span >= 0.25 * sent_span, (
         f"{program}: reads spread over {read_span:.0f} ms of a stream the endpoint sent over {sent_span:.0f} ms")
+
+
+@pytest.mark.parametrize("program", ROOM)
+def test_streams_from_a_room_endpoint_locked_with_a_sigv4_key(program: str, runs: dict[tuple[str, str], Future[Run]],
+                                                                 reference_endpoint: LocalBedrock) -> None:
+    # What a workshop learner does: the room's key pair in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; each
+    # SDK signs with its own SigV4 code and the endpoint checks every signature.
+    run = runs["room", program].result()
+    assert run.returncode == 0, run.describe()
+    assert run.stdout == streamed_text(reference_endpoint.client(), prompt_for(program)) + "\n", run.describe()
 
 
 @pytest.mark.parametrize(("program", "http2"), [("javascript", True), ("javascript-http1", False)])

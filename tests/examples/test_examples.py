@@ -29,7 +29,9 @@ from examples_support import (
 
 from helpers.local_bedrock import LocalBedrock
 
-pytestmark = pytest.mark.examples
+# The first test's set-up builds the programs; with cold caches (a fresh machine, no `make examples-build`
+# before) that is a few minutes of downloads and compiling, more than pytest-timeout's default allows.
+pytestmark = [pytest.mark.examples, pytest.mark.timeout(900)]
 
 ALL = list(PROGRAMS)
 

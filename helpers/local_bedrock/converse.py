@@ -226,15 +226,25 @@ def _messages(messages: list[dict], paths: _Paths, out: list[Problem]) -> list[d
             converted = _block(block, f"{path}.content[{j}]", paths, target, out)
             if converted is not None:
                 content.append(converted)
+            elif "cachePoint" in block and content:
+                content[-1] = {**content[-1], "cache_control": _cache_control(block["cachePoint"])}
         paths.add(f"messages[{i}].content", f"{path}.content")
         translated.append({"role": message["role"], "content": content})
     return translated
+
+
+def _cache_control(point: object) -> dict:
+    """A Converse cachePoint marks the end of a cached prefix: Anthropic's cache_control on the block before it."""
+    ttl = point.get("ttl") if isinstance(point, dict) else None
+    return {"type": "ephemeral", **({"ttl": ttl} if ttl in ("5m", "1h") else {})}
 
 
 def _tools(config: dict, paths: _Paths, out: list[Problem]) -> tuple[list[dict], dict | None]:
     tools = []
     for i, tool in enumerate(config["tools"]):
         if "cachePoint" in tool:
+            if tools:
+                tools[-1] = {**tools[-1], "cache_control": _cache_control(tool["cachePoint"])}
             continue
         if "toolSpec" not in tool:
             out.append(Problem(f"toolConfig.tools[{i}]", "system tools are not supported by the local endpoint",
@@ -275,7 +285,12 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
     paths.add("max_tokens", "inferenceConfig.maxTokens")
     paths.add("messages", "messages")
     body["messages"] = _messages(request["messages"], paths, out)
-    system = [{"type": "text", "text": s["text"]} for s in request.get("system", []) if "text" in s]
+    system: list[dict] = []
+    for entry in request.get("system", []):
+        if "text" in entry:
+            system.append({"type": "text", "text": entry["text"]})
+        elif "cachePoint" in entry and system:
+            system[-1] = {**system[-1], "cache_control": _cache_control(entry["cachePoint"])}
     if system:
         body["system"] = system
         paths.add("system", "system")
@@ -476,21 +491,22 @@ class ConversePlan:
 
 
 def converse_usage(input_tokens: int, output_tokens: int, cache_keys: bool = False, cache_read: int = 0,
-                   cache_write: int = 0) -> dict[str, Any]:
-    """Converse usage; with cache keys as 2026 answers have them, each twice (captures cv_claude-*-4-5_*)."""
-    total = input_tokens + output_tokens + cache_read + cache_write
-    if not cache_keys:
-        return {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": total}
-    return {
-        "cacheReadInputTokenCount": cache_read,
-        "cacheReadInputTokens": cache_read,
-        "cacheWriteInputTokenCount": cache_write,
-        "cacheWriteInputTokens": cache_write,
-        "inputTokens": input_tokens,
-        "outputTokens": output_tokens,
-        "serverToolUsage": {},
-        "totalTokens": total,
-    }
+                   cache_write: int = 0, server_tools: bool = False) -> dict[str, Any]:
+    """Converse usage as real answers spell it, keys in alphabetical order.
+
+    Cache keys come twice (``cacheReadInputTokens`` and ``cacheReadInputTokenCount``, captures
+    cv_claude-sonnet-4-5_prompt_cache, cvs_claude-3-7-sonnet_prompt_cache); answers since late 2025 add
+    ``serverToolUsage: {}`` (cvs_claude-3-sonnet_tool_use_2025-10, cvs_claude-sonnet-4-6_live_2026-08).
+    ``totalTokens`` counts cached tokens too.
+    """
+    usage: dict[str, Any] = {"inputTokens": input_tokens, "outputTokens": output_tokens,
+                             "totalTokens": input_tokens + output_tokens + cache_read + cache_write}
+    if cache_keys:
+        usage.update(cacheReadInputTokenCount=cache_read, cacheReadInputTokens=cache_read,
+                     cacheWriteInputTokenCount=cache_write, cacheWriteInputTokens=cache_write)
+    if server_tools or cache_keys:
+        usage["serverToolUsage"] = {}
+    return dict(sorted(usage.items()))
 
 
 def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
@@ -503,7 +519,8 @@ def metadata_frame(chunk: PlannedChunk, padding: str, input_tokens: int, output_
     """The last event, ``metadata``: usage, and the latency measured when it is sent."""
     body = dict(chunk.payload["body"])
     cache = body.pop("_cache", None)  # planned cache figures, never sent as such
-    usage = converse_usage(input_tokens, output_tokens, *(cache or (False, 0, 0)))
+    # ConverseStream reports cache keys only when the request asked for caching (cvs_claude-sonnet-4-6_live).
+    usage = converse_usage(input_tokens, output_tokens, *(cache or (False, 0, 0)), server_tools=True)
     body = {**body, "usage": usage, "metrics": {"latencyMs": latency_ms}}
     return event_frame(chunk.payload["event"], body, padding)
 
@@ -539,7 +556,7 @@ def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call
         if name == "messageStop" and extra:
             body = {**body, "additionalModelResponseFields": extra}
         if name == "metadata":
-            body = {**body, **request.echo, "_cache": (cache_keys, cache_read, cache_write)}
+            body = {**body, **request.echo, "_cache": (plan.cache is not None, cache_read, cache_write)}
         chunks.append(PlannedChunk({"event": name, "body": body}, chunk.output_tokens))
     return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, stop_reason, message, extra, request.echo,
                         cache_keys, cache_read, cache_write)

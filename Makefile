@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean
+.PHONY: lab test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean \
+	examples-toolchains examples-build examples-test examples-clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")"'
@@ -35,8 +36,8 @@ chromium:
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# Everything CI runs: lint, unit/conformance/browser tests, then nbval over the stored notebooks.
-test: $(STAMP) chromium lint
+# Everything CI runs: lint, unit/conformance/browser/examples tests, then nbval over the stored notebooks.
+test: $(STAMP) chromium lint examples-build
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
@@ -52,8 +53,38 @@ benchmark: $(STAMP)
 endpoint: $(STAMP)
 	$(PY) -m helpers.local_bedrock
 
-clean:
+clean: examples-clean
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+# AWS's streaming example in JavaScript, Java and Go (examples/): each build downloads what its lock or
+# build file pins (npm's, Maven's and Go's own caches keep it between runs) and is redone only when its
+# sources change. The Python one needs nothing beyond .venv. The tests (marker `examples`) run this too.
+EXAMPLES_NODE := examples/javascript/node_modules/.package-lock.json
+EXAMPLES_JAR := examples/java/target/stream-claude.jar
+EXAMPLES_GO := examples/go/stream-claude
+
+examples-toolchains:
+	@examples/check_toolchains.sh
+
+examples-build: $(EXAMPLES_NODE) $(EXAMPLES_JAR) $(EXAMPLES_GO)
+
+$(EXAMPLES_NODE): examples/javascript/package.json examples/javascript/package-lock.json | examples-toolchains
+	cd examples/javascript && npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+	touch $@
+
+$(EXAMPLES_JAR): examples/java/pom.xml $(wildcard examples/java/src/main/java/example/*.java) | examples-toolchains
+	cd examples/java && mvn -B -q -ntp -DskipTests package
+	touch $@
+
+# GOTOOLCHAIN=local: never fetch another Go toolchain behind the user's back; the check above names it instead.
+$(EXAMPLES_GO): examples/go/go.mod examples/go/go.sum $(wildcard examples/go/*.go) | examples-toolchains
+	cd examples/go && GOTOOLCHAIN=local go build -mod=readonly -o stream-claude .
+
+examples-test: $(STAMP) examples-build
+	$(PY) -m pytest tests/examples -m examples
+
+examples-clean:
+	rm -rf examples/javascript/node_modules examples/java/target $(EXAMPLES_GO)
 
 # Re-execute lessons in place on the local backend and store their outputs (NB=notebooks/03_*.ipynb for one).
 NB ?= notebooks/[0-9][0-9]_*.ipynb

@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_CALLS = 1000  # a long lab session must not grow without bound
+# A body larger or deeper than this is logged as a summary (size, sha256, head), never kept whole: a
+# thousand 8 MB prompts would otherwise hold gigabytes and make GET /_local/calls crawl.
+MAX_RECORDED_BODY_BYTES = 64 * 1024
+MAX_RECORDED_BODY_DEPTH = 64
+BODY_HEAD_CHARS = 512
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def body_summary(raw: bytes, size: int, sha256: str) -> dict[str, Any]:
+    """What the log keeps of a body too large or too deep to keep: enough to recognise it."""
+    return {"size": size, "sha256": sha256, "head": raw[:BODY_HEAD_CHARS].decode("utf-8", "replace")}
+
+
+def recorded_body(raw: bytes, size: int, sha256: str) -> Any:
+    """The parsed JSON body when small, shallow and valid; its text when small but not JSON; else a summary."""
+    if size > MAX_RECORDED_BODY_BYTES or len(raw) != size:
+        return body_summary(raw, size, sha256)
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")
+    if _depth_exceeds(parsed, MAX_RECORDED_BODY_DEPTH):
+        return body_summary(raw, size, sha256)
+    return parsed
 
 
 @dataclass
@@ -16,7 +52,7 @@ class CallRecord:
     id: int
     operation: str
     model_id: str
-    request_body: Any  # the parsed JSON body, or the raw text when it did not parse
+    request_body: Any  # parsed JSON, raw text when not JSON, a summary when large (see recorded_body), None if refused
     received_at: float  # time.time() at receipt, for people; offsets below are monotonic
     status: int = 200
     error: str | None = None  # error type / exception member / "drop" / "client disconnected"
@@ -30,7 +66,8 @@ class CallRecord:
     done: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: dataclasses.asdict deep-copies the request body, recursively.
+        return {**self.__dict__, "schedule_ms": list(self.schedule_ms), "sent_ms": list(self.sent_ms)}
 
 
 class CallLog:

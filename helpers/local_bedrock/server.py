@@ -529,7 +529,7 @@ class LocalBedrock:
     ) -> None:
         if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not 0 < read_timeout < 3600:
             raise ValueError(f"read_timeout must be seconds between 0 and 3600, not {read_timeout!r}")
-        if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale < 0:
+        if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or not 0 <= time_scale < 1e6:
             raise ValueError(f"time_scale must be a number >= 0 (0 = as fast as possible), not {time_scale!r}")
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an integer, not {seed!r}")

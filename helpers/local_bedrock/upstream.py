@@ -200,7 +200,11 @@ class Recorder:
                             async for part in response.aiter_raw():
                                 buffer.add_data(part)
                                 for message in buffer:
-                                    yield stamp(step_from_frame(message))
+                                    step = step_from_frame(message)
+                                    # An exception frame is the stream's last word: the exchange is whole even
+                                    # if the learner hangs up the moment it arrives.
+                                    complete = complete or "error" in step
+                                    yield stamp(step)
                 except httpx.RequestError as error:
                     if not exchange.steps:
                         raise BedrockError(503, "ServiceUnavailableException",
@@ -218,7 +222,9 @@ class Recorder:
             await pieces.aclose()  # closes the upstream connection even when the learner left early
             exchange.end_ms = (loop.time() - t0) * 1000
             if complete and self.writer is not None:
-                await asyncio.to_thread(self.writer.write, exchange)
+                # Shielded: the learner may have its answer (and stop the server) before the line is written;
+                # stopping cancels this task, but asyncio.run still waits for the write to finish.
+                await asyncio.shield(asyncio.to_thread(self.writer.write, exchange))
 
 
 def make_passthrough(*, record: str | os.PathLike | None, replay: str | os.PathLike | None,

@@ -222,7 +222,8 @@ class BedrockApp:
             await self._respond_error(send, refusal)
             return
         body = read.data
-        record = self.calls.new(operation, model_id, recorded_body(body, read.size, read.sha256), received_at)
+        logged, logged_json = recorded_body(body, read.size, read.sha256)
+        record = self.calls.new(operation, model_id, logged, received_at, logged_json)
         try:
             if not read.complete:
                 raise BedrockError(400, "ValidationException", validation_message([Problem(
@@ -459,7 +460,7 @@ class BedrockApp:
         if path == "/_local/health" and method == "GET":
             await self._respond_json(send, 200, {"status": "ok", "seed": self.seed, "time_scale": self.time_scale})
         elif path == "/_local/calls" and method == "GET":
-            await self._respond_json(send, 200, [r.as_dict() for r in self.calls.snapshot()])
+            await self._respond(send, 200, self.calls.to_json())
         elif path == "/_local/calls" and method == "DELETE":
             self.calls.clear()
             await self._respond_json(send, 200, {"cleared": True})

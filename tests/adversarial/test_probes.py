@@ -93,7 +93,7 @@ def test_a_large_signed_body_is_logged_as_a_summary(child: Child, baseline: dict
 
 
 def test_oversize_body_message_states_its_real_size(child: Child) -> None:
-    body = b'{"pad": "' + b"z" * (26 * 1000 * 1000) + b'"}'
+    body = b'{"pad": "' + b"z" * (34 * MIB) + b'"}'  # beyond the old 32 MiB read cap, which it misreported
     status, headers, data = _signed(child, "POST", MODEL_PATH, body)
     assert status == 400
     error_type, message = _bedrock_error(headers, data)

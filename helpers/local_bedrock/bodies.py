@@ -18,35 +18,79 @@ from typing import Any
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+# Request bodies all requests in flight may hold at once. One lesson call holds kilobytes; a room of
+# clients sending 25 MB bodies at the same moment must not take the instructor's laptop down with it.
+MAX_BODIES_HELD = 256 * 1024 * 1024
+
+
+class BodyBudget:
+    """Bytes of request bodies held across every request in flight (used on the server's loop thread only)."""
+
+    def __init__(self, limit: int = MAX_BODIES_HELD) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.held = max(0, self.held - size)
+
+
 @dataclass(frozen=True)
 class Body:
-    data: bytes  # the whole body, or b"" when it was longer than the reader kept
+    data: bytes  # the whole body, or b"" when it was longer than the reader kept (or the budget allowed)
     size: int  # bytes that arrived
     sha256: str  # hex digest of every byte that arrived
+    over_budget: bool = False  # dropped because the server already holds MAX_BODIES_HELD of bodies
+    held: int = 0  # bytes taken from the budget, to give back when the request ends
 
     @property
     def complete(self) -> bool:
-        return len(self.data) == self.size
+        return len(self.data) == self.size and not self.over_budget
 
 
-async def read_body(receive: Any, keep: int) -> Body | None:
-    """Read an ASGI request body to its end; None when the client disconnected first."""
+async def read_body(receive: Any, keep: int, budget: BodyBudget | None = None) -> Body | None:
+    """Read an ASGI request body to its end; None when the client disconnected first.
+
+    Bytes kept are taken from ``budget``; a body the budget cannot hold is hashed and dropped like an
+    oversize one, with ``over_budget`` set. The caller gives ``held`` back when the request ends.
+    """
     digest = hashlib.sha256()
     parts: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        digest.update(chunk)
-        size += len(chunk)
-        if size <= keep:
-            parts.append(chunk)
-        elif parts:
-            parts.clear()  # over the limit: nothing more is kept, and nothing kept so far either
-        if not message.get("more_body", False):
-            return Body(b"".join(parts) if size <= keep else b"", size, digest.hexdigest())
+    held = 0
+    over_budget = False
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            digest.update(chunk)
+            size += len(chunk)
+            if size <= keep and not over_budget:
+                if budget is None or budget.take(len(chunk)):
+                    held += len(chunk) if budget is not None else 0
+                    parts.append(chunk)
+                else:
+                    over_budget = True
+            if (size > keep or over_budget) and parts:
+                parts.clear()  # nothing more is kept, and nothing kept so far either
+                if budget is not None:
+                    budget.give(held)
+                held = 0
+            if not message.get("more_body", False):
+                kept = b"".join(parts) if size <= keep and not over_budget else b""
+                result = Body(kept, size, digest.hexdigest(), over_budget, held)
+                held = 0
+                return result
+    finally:
+        if budget is not None and held:
+            budget.give(held)  # disconnected or cancelled mid-body
 
 
 def has_lone_surrogate(raw: bytes) -> bool:

@@ -23,7 +23,7 @@ from hypercorn.config import Config, Sockets
 
 from . import converse, frames
 from .auth import Authorizer, SigV4Keys
-from .bodies import Body, has_lone_surrogate, parse_control_json, read_body
+from .bodies import Body, BodyBudget, has_lone_surrogate, parse_control_json, read_body
 from .calls import CallLog, CallRecord, recorded_body
 from .connections import READ_TIMEOUT_SETTING
 from .connections import install as install_connection_limits
@@ -86,8 +86,10 @@ class BedrockApp:
         faults: FaultBook,
         auth: Authorizer | None = None,
         passthrough: Any | None = None,
+        body_budget: BodyBudget | None = None,
     ) -> None:
         self.auth = auth or Authorizer()
+        self.body_budget = body_budget or BodyBudget()
         # Record/replay (upstream.py, cassettes.py): when set, it answers every model call instead of the
         # local model; auth still applies, faults and validation do not (the recording is the truth).
         self.passthrough = passthrough
@@ -112,6 +114,7 @@ class BedrockApp:
                 started = started or message["type"] == "http.response.start"
                 await send(message)
 
+            scope["local_bedrock.body_held"] = 0
             try:
                 await self._http(scope, receive, tracked_send)
             except (_Disconnected, asyncio.CancelledError):
@@ -124,6 +127,7 @@ class BedrockApp:
                         "InternalServerException", "The local endpoint hit an unexpected error; see its log."))
             finally:
                 self.tasks.discard(task)
+                self.body_budget.give(scope["local_bedrock.body_held"])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -136,14 +140,15 @@ class BedrockApp:
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    async def _read_body(self, receive: Any, keep: int) -> Body:
-        body = await read_body(receive, keep)
+    async def _read_body(self, scope: dict, receive: Any, keep: int) -> Body:
+        body = await read_body(receive, keep, self.body_budget)
         if body is None:
             raise _Disconnected
+        scope["local_bedrock.body_held"] += body.held  # given back when the request ends (__call__)
         return body
 
-    async def _authorized_body(self, method: str, raw_path: bytes, headers: dict[str, str], receive: Any,
-                               keep: int, check: bool = True) -> tuple[Body, BedrockError | None]:
+    async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
+                               receive: Any, keep: int, check: bool = True) -> tuple[Body, BedrockError | None]:
         """The body, and the refusal when the credentials fail; nothing of a refused body is kept.
 
         Credentials the headers alone condemn (none, an unknown key, a wrong token, a stale date) are refused
@@ -151,12 +156,12 @@ class BedrockApp:
         client still gets its 403. A signature is checked against the hash taken while the body arrived.
         """
         if not check:
-            return await self._read_body(receive, keep), None
+            return await self._read_body(scope, receive, keep), None
         try:
             self.auth.precheck(headers)
         except BedrockError as error:
-            return await self._read_body(receive, 0), error
-        body = await self._read_body(receive, keep)
+            return await self._read_body(scope, receive, 0), error
+        body = await self._read_body(scope, receive, keep)
         try:
             self.auth(method, raw_path, headers, body_sha256=body.sha256)
         except BedrockError as error:
@@ -190,8 +195,8 @@ class BedrockApp:
         if raw_path.startswith(b"/_local/"):
             # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
             locked = raw_path.rstrip(b"/") != b"/_local/health"
-            body, refusal = await self._authorized_body(method, raw_path, headers, receive, _CONTROL_BODY_KEEP,
-                                                        check=locked)
+            body, refusal = await self._authorized_body(scope, method, raw_path, headers, receive,
+                                                        _CONTROL_BODY_KEEP, check=locked)
             if refusal is not None:
                 await self._respond_error(send, refusal)
                 return
@@ -214,7 +219,7 @@ class BedrockApp:
                 404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
             ))
             return
-        read, refusal = await self._authorized_body(method, raw_path, headers, receive, _BODY_KEEP)
+        read, refusal = await self._authorized_body(scope, method, raw_path, headers, receive, _BODY_KEEP)
         if refusal is not None:
             record = self.calls.new(operation, model_id, None, received_at)
             self.calls.update(record, status=refusal.status, error=refusal.error_type,
@@ -225,6 +230,11 @@ class BedrockApp:
         logged, logged_json = recorded_body(body, read.size, read.sha256)
         record = self.calls.new(operation, model_id, logged, received_at, logged_json)
         try:
+            if read.over_budget:
+                # botocore's standard retry mode retries a 503 ServiceUnavailableException.
+                raise BedrockError(503, "ServiceUnavailableException",
+                                   f"The local endpoint already holds {self.body_budget.limit // 2**20} MiB of "
+                                   "request bodies from calls in flight; retry in a moment (boto3 does).")
             if not read.complete:
                 raise BedrockError(400, "ValidationException", validation_message([Problem(
                     "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
@@ -544,6 +554,8 @@ class LocalBedrock:
         self.read_timeout = float(read_timeout)
         self._calls = CallLog()
         self.faults = FaultBook(seed=seed)
+        # Request bodies all calls in flight may hold together; beyond it a call gets a 503 (bodies.py).
+        self.body_budget = BodyBudget()
         # Open unless told otherwise; see auth.py for what locking means.
         self.auth = Authorizer(verify_sigv4, bearer_token)
         self.passthrough = make_passthrough(record=record, replay=replay, upstream=upstream,
@@ -575,7 +587,7 @@ class LocalBedrock:
         config.bind_sockets(sockets)
         self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
                                calls=self._calls, faults=self.faults, auth=self.auth,
-                               passthrough=self.passthrough)
+                               passthrough=self.passthrough, body_budget=self.body_budget)
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(config, ready), name="local-bedrock", daemon=True)

@@ -219,12 +219,15 @@ class Recorder:
         try:
             await serve_steps(operation, pieces, receive, send, self.calls, record)
         finally:
-            await pieces.aclose()  # closes the upstream connection even when the learner left early
             exchange.end_ms = (loop.time() - t0) * 1000
-            if complete and self.writer is not None:
-                # Shielded: the learner may have its answer (and stop the server) before the line is written;
-                # stopping cancels this task, but asyncio.run still waits for the write to finish.
-                await asyncio.shield(asyncio.to_thread(self.writer.write, exchange))
+            try:
+                if complete and self.writer is not None:
+                    # Handed to a thread at once, before anything else is awaited: the learner may have its
+                    # answer (and stop the server) while the upstream is still closing. Stopping cancels this
+                    # task, but a write already in the executor runs to its end (asyncio.run waits for it).
+                    await asyncio.shield(loop.run_in_executor(None, self.writer.write, exchange))
+            finally:
+                await pieces.aclose()  # closes the upstream connection even when the learner left early
 
 
 def make_passthrough(*, record: str | os.PathLike | None, replay: str | os.PathLike | None,

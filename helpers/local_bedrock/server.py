@@ -168,6 +168,16 @@ class BedrockApp:
             return Body(b"", body.size, body.sha256), error
         return body, None
 
+    async def _stall(self, receive: Any, seconds: float) -> None:
+        """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
+        try:
+            async with asyncio.timeout(seconds):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return
+        raise _Disconnected
+
     async def _respond(
         self, send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
     ) -> None:
@@ -262,7 +272,7 @@ class BedrockApp:
                     await send({"type": "http.response.body", "body": b"", "more_body": True})
                     return
                 if fault.error == "stall":
-                    await asyncio.sleep(fault.seconds)
+                    await self._stall(receive, fault.seconds)
             if operation in ("InvokeModel", "Converse"):
                 await self._invoke(send, record, plan, model_id, body, t0)
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -102,6 +103,14 @@ def test_oversize_body_message_states_its_real_size(child: Child) -> None:
     still_serves(child)
 
 
+def _raw_request(child: Child, body: bytes, content_length: int) -> bytes:
+    """A signed HTTP/1.1 request head (for ``body``) announcing ``content_length`` bytes of body."""
+    head = _signed_headers(child, "POST", MODEL_PATH, body)
+    lines = "".join(f"{k}: {v}\r\n" for k, v in head.items() if k.lower() != "content-length")
+    host = f"Host: 127.0.0.1:{child.port}\r\n"
+    return f"POST {MODEL_PATH} HTTP/1.1\r\n{host}{lines}Content-Length: {content_length}\r\n\r\n".encode()
+
+
 def _wait_closed(sock: socket.socket) -> bool:
     """True when the server closed the connection (EOF or reset) within a few read timeouts."""
     sock.settimeout(READ_TIMEOUT * 6)
@@ -116,13 +125,11 @@ def _wait_closed(sock: socket.socket) -> bool:
 
 
 def test_unfinished_http11_bodies_are_cut_after_the_read_timeout(child: Child, baseline: dict[str, int]) -> None:
-    head = _signed_headers(child, "POST", MODEL_PATH, b"{}")
-    lines = "".join(f"{k}: {v}\r\n" for k, v in head.items() if k.lower() != "content-length")
-    request = f"POST {MODEL_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{child.port}\r\n{lines}Content-Length: 1000\r\n\r\n"
+    request = _raw_request(child, b"{}", 1000)
     sockets = [socket.create_connection(("127.0.0.1", child.port)) for _ in range(50)]
     try:
         for sock in sockets:
-            sock.sendall(request.encode() + b'{"anthropic')
+            sock.sendall(request + b'{"anthropic')
         assert all(_wait_closed(sock) for sock in sockets)
     finally:
         for sock in sockets:
@@ -219,3 +226,27 @@ def test_the_call_log_stays_fast_to_read_after_large_bodies(child: Child) -> Non
         _signed(child, "POST", MODEL_PATH, json.dumps(messages_body("w" * (3 * MIB))).encode())
     _, _, data = _signed(child, "GET", "/_local/calls")
     assert len(data) < 64 * 1024 * 20
+
+
+def test_a_client_leaving_a_stalled_call_frees_its_socket_at_once(child: Child, baseline: dict[str, int]) -> None:
+    stall = json.dumps({"error": "stall", "seconds": 120, "times": 5}).encode()
+    assert _signed(child, "POST", "/_local/faults", stall)[0] == 201
+    body = json.dumps(messages_body("stall me")).encode()
+    request = _raw_request(child, body, len(body))
+    try:
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", child.port)) as sock:
+                sock.sendall(request + body)
+                for _ in range(200):  # until the server has the call (it stalls after logging it)
+                    if any(c.get("fault") for c in _calls(child)[:1]):
+                        break
+                    time.sleep(0.02)
+        for _ in range(200):  # the server notices each hang-up, well before the 120 s stall ends
+            stalled = [c for c in _calls(child)[:5] if c.get("fault")]
+            if len(stalled) == 5 and all(c["done"] for c in stalled):
+                break
+            time.sleep(0.05)
+        assert all(c["done"] and c["error"] == "client disconnected" for c in stalled), stalled
+    finally:
+        assert _signed(child, "DELETE", "/_local/faults")[0] == 200
+    _back_to_baseline(child, baseline)

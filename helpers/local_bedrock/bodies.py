@@ -93,23 +93,39 @@ async def read_body(receive: Any, keep: int, budget: BodyBudget | None = None) -
             budget.give(held)  # disconnected or cancelled mid-body
 
 
-def has_lone_surrogate(raw: bytes) -> bool:
-    """True when the JSON text escapes half a surrogate pair (``"\\ud800"`` alone).
+# Python refuses to convert integers longer than this many digits (sys.int_info.default_max_str_digits).
+_LONG_INTEGER = re.compile(rb"\d{4300}")
 
-    Python's json module accepts such a string, but it is no Unicode text: it cannot be encoded as UTF-8,
-    so every later step that writes it (a response, a cassette) would fail. Paired halves are joined by the
-    parser and pass; a backslash-escaped ``\\\\ud800`` is plain text and passes too.
+
+def json_text_problem(raw: bytes) -> tuple[str, str] | None:
+    """(what is wrong, the fix) for JSON text Python parses badly, or None.
+
+    Two cases the body rules cannot see, because they end in an exception rather than a parse error:
+    a lone half of a surrogate pair (``"\ud800"``: Python accepts it, but it is no Unicode text, so every
+    later step that writes it out fails) and an integer longer than Python will convert. Paired halves are
+    joined by the parser and pass; a backslash-escaped ``\\ud800`` is plain text and passes too. The
+    exact checks run only when a cheap scan finds a candidate.
     """
+    if _LONG_INTEGER.search(raw) is not None:
+        try:
+            json.loads(raw)
+        except ValueError as error:
+            if not isinstance(error, json.JSONDecodeError) and "digits" in str(error):
+                return ("the request body holds a number with more than 4,300 digits",
+                        "send numbers of ordinary size")
+        except RecursionError:
+            return None
     if _SURROGATE_ESCAPE.search(raw) is None:
-        return False
+        return None
     try:
         value = json.loads(raw)
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        return True
+        return ("the request body holds a lone UTF-16 surrogate escape (such as \\ud800 without its pair), "
+                "which is not Unicode text", "send well-formed text; json.dumps of a Python str never writes one")
     except (ValueError, RecursionError):
-        return False  # not JSON at all: the body rules name that problem
-    return False
+        return None  # not JSON at all: the body rules name that problem
+    return None
 
 
 def parse_control_json(raw: bytes) -> Any:

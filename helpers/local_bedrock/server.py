@@ -23,7 +23,7 @@ from hypercorn.config import Config, Sockets
 
 from . import converse, frames
 from .auth import Authorizer, SigV4Keys
-from .bodies import Body, BodyBudget, has_lone_surrogate, parse_control_json, read_body
+from .bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
 from .calls import CallLog, CallRecord, recorded_body
 from .connections import READ_TIMEOUT_SETTING
 from .connections import install as install_connection_limits
@@ -252,12 +252,10 @@ class BedrockApp:
             if self.passthrough is not None:
                 await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
                 return
-            if has_lone_surrogate(body):
-                # Bedrock's answer to this exact input is unconfirmed; a 400 in its shape, never a 500.
-                raise BedrockError(400, "ValidationException", validation_message([Problem(
-                    "#", "the request body holds a lone UTF-16 surrogate escape (such as \\ud800 without "
-                    "its pair), which is not Unicode text",
-                    "send well-formed text; json.dumps of a Python str never writes one")]))
+            problem = json_text_problem(body)
+            if problem is not None:
+                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
+                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
             plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":

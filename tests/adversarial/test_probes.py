@@ -250,3 +250,16 @@ def test_a_client_leaving_a_stalled_call_frees_its_socket_at_once(child: Child, 
     finally:
         assert _signed(child, "DELETE", "/_local/faults")[0] == 200
     _back_to_baseline(child, baseline)
+
+
+@pytest.mark.parametrize("operation", ["invoke", "invoke-with-response-stream", "converse", "converse-stream"])
+def test_an_integer_python_will_not_convert_is_a_400(child: Child, operation: str) -> None:
+    body = json.dumps(messages_body()).replace('"max_tokens": 50', '"max_tokens": ' + "9" * 5000).encode()
+    status, headers, data = _signed(child, "POST", f"/model/{HAIKU}/{operation}", body)
+    assert status == 400, data
+    error_type, message = _bedrock_error(headers, data)
+    assert error_type == "ValidationException" and "digits" in message
+    assert _calls(child)[0]["done"] is True
+    # 4,300 digits inside a string are just text.
+    text = json.dumps(messages_body("9" * 5000)).encode()
+    assert _signed(child, "POST", MODEL_PATH, text)[0] == 200

@@ -94,7 +94,7 @@ async def read_body(receive: Any, keep: int, budget: BodyBudget | None = None) -
 
 
 # Python refuses to convert integers longer than this many digits (sys.int_info.default_max_str_digits).
-_LONG_INTEGER = re.compile(rb"\d{4300}")
+_LONG_INTEGER = re.compile(rb"\d{4301}")
 
 
 def json_text_problem(raw: bytes) -> tuple[str, str] | None:

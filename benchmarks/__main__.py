@@ -26,6 +26,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "endpoint.send_error_ms_p99_single": ("<=", 2.0),
     "endpoint.frames_per_s_64": (">=", 20_000),
     "endpoint.send_error_ms_p99_100": ("<=", 5.0),
+    "endpoint.keepalive_invoke_ms_median": ("<=", 3.0),
     "reader.us_per_event.helpers": ("ratio<=boto3_plain", 1.15),
     "live.overhead_ratio": ("<=", 1.05),
     "timing.error_ms_median": ("<=", 1.0),

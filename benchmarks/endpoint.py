@@ -4,12 +4,17 @@
 only pulls bytes off the socket (no decoding), so the figure is the server's, not a parser's.
 ``endpoint.send_error_ms_p99_single``: one paced stream at time_scale 1; the 99th percentile of
 (actual send offset - scheduled offset) as the server recorded them.
+``endpoint.keepalive_invoke_ms_median``: 30 InvokeModel calls one after another on one keep-alive HTTP/1.1
+connection (http.client, time_scale 0); the median round trip. Without TCP_NODELAY on the server's side
+each answer waits for the client's delayed ACK (about 40 ms on Linux).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
+import statistics
 import time
 
 from helpers.local_bedrock import LocalBedrock
@@ -63,10 +68,32 @@ def send_error_p99_ms(tokens: int = 300) -> float:
     return errors[min(len(errors) - 1, int(0.99 * len(errors)))]
 
 
+def keepalive_invoke_ms_median(calls: int = 30) -> float:
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                       "messages": [{"role": "user", "content": "What is streaming?"}]}).encode()
+    path = "/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+    with LocalBedrock(seed=0, time_scale=0) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            times = []
+            for i in range(calls + 1):
+                start = time.perf_counter()
+                connection.request("POST", path, body=body, headers={"content-type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                assert response.status == 200, response.status
+                if i:  # the first call opens the connection
+                    times.append((time.perf_counter() - start) * 1000)
+        finally:
+            connection.close()
+    return statistics.median(times)
+
+
 def run() -> dict[str, float]:
     return {
         "endpoint.frames_per_s_single": round(frames_per_second(), 1),
         "endpoint.send_error_ms_p99_single": round(send_error_p99_ms(), 3),
+        "endpoint.keepalive_invoke_ms_median": round(keepalive_invoke_ms_median(), 3),
     }
 
 

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for text, pacing and faults (default: 0)")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="1 = paced like Bedrock, 0 = as fast as possible (default: 1.0)")
+    parser.add_argument("--read-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="cut a client that leaves a request unfinished (or idles) this long (default: 30)")
     auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
     auth.add_argument("--verify-sigv4", metavar="KEY:SECRET", action="append",
                       help="check SigV4 signatures against this access key and secret (repeatable)")
@@ -65,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.time_scale < 0:
-        _parser().error("--time-scale must be >= 0 (0 = as fast as possible)")
+    if not 0 <= args.time_scale < 1e6:  # also refuses nan and inf
+        _parser().error(f"--time-scale must be a number >= 0 (0 = as fast as possible), not {args.time_scale}")
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}, not loopback: anyone who can reach this machine can use "
               "this endpoint. Use --host 127.0.0.1 unless you are running a shared room endpoint.",
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         server = LocalBedrock(seed=args.seed, time_scale=args.time_scale, host=args.host, port=args.port,
                               verify_sigv4=args.verify_sigv4, bearer_token=args.bearer_token,
                               record=args.record, upstream=args.upstream, upstream_region=args.upstream_region,
-                              replay=args.replay, as_of=args.as_of, inactive_account=args.inactive_account)
+                              replay=args.replay, as_of=args.as_of, inactive_account=args.inactive_account,
+                              read_timeout=args.read_timeout)
     except ValueError as error:
         _parser().error(str(error))
     try:

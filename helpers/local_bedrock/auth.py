@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from .errors import BedrockError
-from .sigv4 import SignatureProblem, parse_authorization, verify
+from .sigv4 import ParsedAuthorization, SignatureProblem, check_envelope, parse_authorization, verify
 
 SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str
 
@@ -64,19 +64,44 @@ class Authorizer:
     def locked(self) -> bool:
         return bool(self.keys) or self.bearer_token is not None
 
-    def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes,
-                 query: bytes = b"") -> None:
+    def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes | None = None,
+                 query: bytes = b"", *, body_sha256: str | None = None) -> None:
+        """Judge a whole request; give the body or, when it was hashed as it arrived, its ``body_sha256``."""
         if not self.locked:
             return
         value = headers.get("authorization", "").strip()
         if value[:7].lower() == "bearer ":
             self._check_bearer(value[7:].strip())
         elif value:
-            self._check_sigv4(value, method, raw_path, query, headers, body)
+            self._check_sigv4(value, method, raw_path, query, headers, body, body_sha256)
         else:
-            raise BedrockError(403, "MissingAuthenticationTokenException",
-                               "Missing Authentication Token: this endpoint checks credentials "
-                               f"({self._accepts()}); send a signed request (boto3 does) or a Bearer token.")
+            raise self._missing()
+
+    def precheck(self, headers: dict[str, str]) -> None:
+        """Everything that can be judged from the headers alone, before the body is read.
+
+        A request refused here never has its body read, parsed or logged; only a SigV4 request from a
+        known access key, dated within the allowed skew, goes on to have its body hashed for the signature.
+        """
+        if not self.locked:
+            return
+        value = headers.get("authorization", "").strip()
+        if value[:7].lower() == "bearer ":
+            self._check_bearer(value[7:].strip())
+        elif not value:
+            raise self._missing()
+        elif not self.keys:
+            self._check_sigv4(value, "", b"", b"", headers, None, None)  # raises: only the token is accepted
+        else:
+            try:
+                check_envelope(self._known(parse_authorization(value)), headers)
+            except SignatureProblem as problem:
+                raise BedrockError(403, problem.error_type, problem.message) from None
+
+    def _missing(self) -> BedrockError:
+        return BedrockError(403, "MissingAuthenticationTokenException",
+                            "Missing Authentication Token: this endpoint checks credentials "
+                            f"({self._accepts()}); send a signed request (boto3 does) or a Bearer token.")
 
     def _accepts(self) -> str:
         kinds = []
@@ -97,21 +122,24 @@ class Authorizer:
                                "Authentication failed: Please make sure your API Key is valid. (This "
                                "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
 
+    def _known(self, parsed: ParsedAuthorization) -> ParsedAuthorization:
+        if parsed.access_key not in self.keys:
+            raise SignatureProblem(
+                "UnrecognizedClientException",
+                f"The security token included in the request is invalid. (Access key "
+                f"{parsed.access_key!r} is not one this local endpoint was given with --verify-sigv4.)")
+        return parsed
+
     def _check_sigv4(self, value: str, method: str, raw_path: bytes, query: bytes,
-                     headers: dict[str, str], body: bytes) -> None:
+                     headers: dict[str, str], body: bytes | None, body_sha256: str | None) -> None:
         if not self.keys:
             raise BedrockError(403, "UnrecognizedClientException",
                                "The security token included in the request is invalid: this endpoint "
                                "accepts only its Bearer token. Set AWS_BEARER_TOKEN_BEDROCK to it.")
         try:
-            parsed = parse_authorization(value)
-            secret = self.keys.get(parsed.access_key)
-            if secret is None:
-                raise SignatureProblem(
-                    "UnrecognizedClientException",
-                    f"The security token included in the request is invalid. (Access key "
-                    f"{parsed.access_key!r} is not one this local endpoint was given with --verify-sigv4.)")
-            verify(parsed, secret, method, raw_path, query, headers, body)
+            parsed = self._known(parse_authorization(value))
+            verify(parsed, self.keys[parsed.access_key], method, raw_path, query, headers, body,
+                   body_sha256=body_sha256)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
 

@@ -114,7 +114,17 @@ class CassetteWriter:
         self.path = Path(path)
         if self.path.is_dir():
             raise ValueError(f"record: {self.path} is a directory; give a file name such as session.jsonl")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        blocker = next((p for p in reversed(self.path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise ValueError(f"record: cannot write {self.path} because {blocker} is a file, not a folder; "
+                             "choose a path under a folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                pass  # fail now, not at the first call, when the file cannot be written
+        except OSError as error:
+            raise ValueError(f"record: cannot write {self.path} ({error.strerror}); choose a file you can "
+                             "write, such as ./session.jsonl") from None
         self._lock = threading.Lock()
 
     def write(self, exchange: Exchange) -> None:
@@ -125,36 +135,83 @@ class CassetteWriter:
             handle.write(text)
 
 
+_OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream")
+
+
+def _offset(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 3_600_000:
+        raise ValueError(f"{where}: \"ms\" must be a number of milliseconds from 0 (not {value!r}); "
+                         "fix the line or record the call again")
+    return float(value)
+
+
 def read_cassette(path: str | Path) -> list[Exchange]:
-    """Parse a cassette file; a broken line is reported with its number."""
+    """Parse and check a whole cassette file up front; a broken line is reported with its number and fix."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"replay: no cassette file at {path}; record one first with --record {path} --upstream aws")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"replay: cannot read {path} as UTF-8 text ({error}); give a cassette written by "
+                         "--record") from None
     exchanges: list[Exchange] = []
     current: Exchange | None = None
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    opened_at = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        where = f"replay: {path}:{number}"
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except ValueError as error:
-            raise ValueError(f"replay: {path}:{number} is not JSON ({error})") from None
+        except (ValueError, RecursionError) as error:
+            raise ValueError(f"{where} is not JSON ({error}); fix or delete that line") from None
         if not isinstance(item, dict):
-            raise ValueError(f"replay: {path}:{number} must be a JSON object")
+            raise ValueError(f"{where} must be a JSON object; fix or delete that line")
         if "exchange" in item:
+            if current is not None:
+                raise ValueError(f"replay: {path}:{opened_at} starts an exchange that has no "
+                                 "{\"end\": {\"ms\": ...}} line before the next one; add it or delete the exchange")
             head = item["exchange"]
-            current = Exchange(head["operation"], head["model"], head.get("body"), head.get("headers", {}),
-                               recorded_at=head.get("recorded_at", ""))
+            if not isinstance(head, dict) or head.get("operation") not in _OPERATIONS \
+                    or not isinstance(head.get("model"), str) or not head["model"]:
+                raise ValueError(f"{where}: an exchange needs \"operation\" (one of {list(_OPERATIONS)}) and "
+                                 "\"model\" (a model id); fix the line or record the call again")
+            headers = head.get("headers", {})
+            if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+                raise ValueError(f"{where}: \"headers\" must be an object of strings; fix the line")
+            current = Exchange(head["operation"], head["model"], head.get("body"), headers,
+                               recorded_at=str(head.get("recorded_at", "")))
+            opened_at = number
         elif current is None:
-            raise ValueError(f"replay: {path}:{number} comes before any {{\"exchange\": ...}} line")
+            raise ValueError(f"{where} comes before any {{\"exchange\": ...}} line; move it into an exchange")
         elif "end" in item:
-            current.end_ms = float(item["end"].get("ms", 0.0))
+            end = item["end"]
+            if not isinstance(end, dict):
+                raise ValueError(f"{where}: \"end\" must be an object such as {{\"ms\": 1830.4}}, not {end!r}")
+            current.end_ms = _offset(end.get("ms", 0.0), where)
             exchanges.append(current)
             current = None
         elif "ms" in item:
+            _offset(item["ms"], where)
+            if not any(k in item for k in ("chunk", "event", "response", "error", "drop")):
+                raise ValueError(f"{where}: a step needs one of \"chunk\", \"event\", \"response\", "
+                                 "\"error\" or \"drop\"; fix the line")
+            error = item.get("error")
+            if error is not None and (not isinstance(error, dict) or not isinstance(error.get("type"), str)
+                                      or error.get("where") not in ("request", "stream")
+                                      or (error["where"] == "request" and not isinstance(error.get("status"), int))):
+                raise ValueError(f"{where}: \"error\" needs \"where\" (\"request\" or \"stream\"), \"type\" "
+                                 "and, before the stream, an integer \"status\"; fix the line")
             current.steps.append(item)
         else:
-            raise ValueError(f"replay: {path}:{number} is not an exchange, a step with \"ms\", or an end line")
+            raise ValueError(f"{where} is not an exchange, a step with \"ms\", or an end line; fix or delete it")
+    if current is not None:
+        raise ValueError(f"replay: {path}:{opened_at} starts an exchange with no {{\"end\": {{\"ms\": ...}}}} "
+                         "line; add it (a cut-off recording) or delete the exchange")
+    if not exchanges:
+        raise ValueError(f"replay: {path} holds no recorded exchanges; record some first with "
+                         f"--record {path} --upstream aws")
     return exchanges
 
 

@@ -1,35 +1,100 @@
-"""Close a connection as soon as its client has gone, even when it was idle between requests.
+"""hypercorn's per-connection handling, tightened for a room endpoint.
 
-hypercorn 0.18 (asyncio) notices the end of an idle HTTP/1.1 connection (a client that connected and
-left, or closed a keep-alive connection between requests), but its connection task still waits for
-its keep-alive timer before the socket is released, so a room of laptops coming and going leaves
-sockets and tasks behind for ``keep_alive_timeout`` seconds each. Stopping that timer once the read
-side has ended lets the connection close at once; requests still in flight finish as before, since
-the timer only ever runs while the connection is idle.
+Four things hypercorn 0.18 (asyncio) leaves open, each fixed here by a subclass that ``install()`` swaps in
+once, and only when hypercorn still has the shape this was written against (otherwise hypercorn is left
+alone and the tests in tests/endpoint/ and tests/adversarial/ show what is missing):
 
-``install()`` swaps hypercorn's per-connection class for the subclass below, once, and only when
-hypercorn still has the shape this was written against; otherwise it leaves hypercorn alone (the room
-test in tests/endpoint/test_room.py would then show the sockets lingering).
+- A client that has gone, even while idle between requests, gets its socket closed at once instead of
+  after the keep-alive timer, so a room of laptops coming and going leaves no sockets behind.
+- Every accepted connection gets ``TCP_NODELAY``. asyncio sets it only on sockets whose ``proto`` is
+  ``IPPROTO_TCP``, which an accepted socket is not; without it a response written as headers then body
+  waits for the client's delayed ACK (about 40 ms on Linux) on every keep-alive call.
+- A client that owes the server bytes (request headers or body not finished, an HTTP/2 connection with no
+  request under way) and sends nothing for ``read_timeout`` seconds is cut off. hypercorn's own
+  ``read_timeout`` would also cut a client silently reading a long stream, and its keep-alive timer is
+  stopped as soon as a request starts, so an unfinished body (or an h2c preface and silence) held the
+  connection forever.
+- HTTP/2 frames are held to the advertised ``h2_max_inbound_frame_size``: hypercorn assigns that limit
+  after the h2 library has already sized its frame buffer for 16 MiB frames.
 """
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from ssl import SSLError
+from typing import Any
+
+import h2.stream
+import h11
 import hypercorn.asyncio.run as hypercorn_run
-from hypercorn.asyncio.tcp_server import TCPServer
+import hypercorn.protocol as hypercorn_protocol
+from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
+from hypercorn.events import Closed, RawData
+from hypercorn.protocol.h2 import H2Protocol
+
+# What the server reads from LocalBedrock's Config (set in server.py); None = no read timeout.
+READ_TIMEOUT_SETTING = "local_read_timeout"
+
+_CLIENT_SENDING = (h2.stream.StreamState.OPEN, h2.stream.StreamState.HALF_CLOSED_LOCAL)
 
 
-class PromptCloseTCPServer(TCPServer):
+def client_owes_bytes(protocol: Any) -> bool:
+    """True while the server is waiting on the client rather than the other way round."""
+    inner = getattr(protocol, "protocol", None)
+    connection = getattr(inner, "connection", None)
+    if isinstance(connection, h11.Connection):
+        # IDLE: request headers not (all) there yet; SEND_BODY: the body is unfinished.
+        return connection.their_state in (h11.IDLE, h11.SEND_BODY)
+    streams = getattr(connection, "streams", None)
+    if isinstance(streams, dict):
+        states = [stream.state_machine.state for stream in streams.values()]
+        answering = any(state == h2.stream.StreamState.HALF_CLOSED_REMOTE for state in states)
+        return not answering or any(state in _CLIENT_SENDING for state in states)
+    return False
+
+
+class RoomTCPServer(TCPServer):
+    async def run(self) -> None:
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # already closed by the peer: run() ends at once anyway
+        await super().run()
+
     async def _read_data(self) -> None:
-        await super()._read_data()
-        await self.idle_task.stop()  # the client has gone: no keep-alive to wait for
+        limit = getattr(self.config, READ_TIMEOUT_SETTING, None)
+        while not self.reader.at_eof():
+            timeout = limit if limit is not None and client_owes_bytes(self.protocol) else None
+            try:
+                data = await asyncio.wait_for(self.reader.read(MAX_RECV), timeout)
+            except (ConnectionError, OSError, TimeoutError, SSLError):
+                break
+            else:
+                await self.protocol.handle(RawData(data))
+        await self.protocol.handle(Closed())
+        await self.idle_task.stop()  # the client has gone (or was cut off): no keep-alive to wait for
+
+
+class BoundedH2Protocol(H2Protocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection.max_inbound_frame_size = self.config.h2_max_inbound_frame_size
+
 
 
 def install() -> bool:
-    """Use :class:`PromptCloseTCPServer` for new connections; True when it is in place."""
+    """Use the classes above for new connections; True when they are in place."""
     current = getattr(hypercorn_run, "TCPServer", None)
-    if current is PromptCloseTCPServer:
+    h2_current = getattr(hypercorn_protocol, "H2Protocol", None)
+    if current is RoomTCPServer and h2_current is BoundedH2Protocol:
         return True
-    if current is not TCPServer or not hasattr(TCPServer, "_read_data"):
+    if current not in (TCPServer, RoomTCPServer) or not hasattr(TCPServer, "_read_data"):
         return False
-    hypercorn_run.TCPServer = PromptCloseTCPServer
+    if h2_current not in (H2Protocol, BoundedH2Protocol) or not hasattr(H2Protocol, "initiate"):
+        return False
+    hypercorn_run.TCPServer = RoomTCPServer
+    hypercorn_protocol.H2Protocol = BoundedH2Protocol
     return True

@@ -18,6 +18,10 @@ OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "Conve
 _NO_STREAM = ("InvokeModel", "Converse")
 # ConverseStream's event-stream union has no modelTimeoutException member (botocore's service model).
 _CONVERSE_STREAM_EXCEPTIONS = tuple(m for m in STREAM_EXCEPTIONS if m != "modelTimeoutException")
+# Every call walks the schedule, so it stays short: a lesson needs a handful of faults, never thousands.
+MAX_FAULTS = 100
+# A stall longer than any client's read timeout (botocore's default is 60 s) shows nothing more.
+MAX_STALL_SECONDS = 300.0
 _KEYS = ("error", "at", "after", "seconds", "times", "every", "probability", "model", "operation", "message")
 
 
@@ -97,13 +101,15 @@ def make_fault(spec: dict[str, Any]) -> Fault:
         fault.probability = float(p)
     if "seconds" in spec:
         s = spec["seconds"]
-        if isinstance(s, bool) or not isinstance(s, int | float) or s < 0:
-            _fail(f'"seconds" must be a number >= 0, not {s!r}')
+        if isinstance(s, bool) or not isinstance(s, int | float) or not 0 <= s <= MAX_STALL_SECONDS:
+            _fail(f'"seconds" must be a finite number from 0 to {MAX_STALL_SECONDS:g}, not {s!r}')
         fault.seconds = float(s)
     if error == "stall" and at == "request" and fault.seconds == 0:
         _fail('a "stall" needs "seconds" > 0')
     if fault.message is not None and not isinstance(fault.message, str):
         _fail('"message" must be a string')
+    if fault.model is not None and not isinstance(fault.model, str):
+        _fail('"model" must be a model id string')
     return fault
 
 
@@ -127,11 +133,25 @@ class FaultBook:
 
     def add(self, spec: dict[str, Any] | None = None, /, **kwargs: Any) -> dict[str, Any]:
         """``faults.add({"error": "ThrottlingException"})`` or ``faults.add(error="drop", at="event", after=3)``."""
-        fault = make_fault({**(spec or {}), **kwargs})
+        if spec is not None and not isinstance(spec, dict):
+            _fail(f"expected a JSON object, got {type(spec).__name__}")
+        return self.add_many([{**(spec or {}), **kwargs}])[0]
+
+    def add_many(self, specs: list[Any]) -> list[dict[str, Any]]:
+        """Add every spec or none: one bad spec (or one too many) rejects the whole list."""
+        made = [make_fault(spec) for spec in specs]
         with self._lock:
-            fault.id = next(self._ids)
-            self._faults.append(fault)
-            return fault.as_dict()
+            if len(self._faults) + len(made) > MAX_FAULTS:
+                # Spent faults make room first (their counts were reported as they fired).
+                live = [f for f in self._faults if not f.exhausted]
+                if len(live) + len(made) > MAX_FAULTS:
+                    _fail(f"at most {MAX_FAULTS} faults can be scheduled at once ({len(live)} are); "
+                          "clear them first (DELETE /_local/faults or server.faults.clear())")
+                self._faults = live
+            for fault in made:
+                fault.id = next(self._ids)
+                self._faults.append(fault)
+            return [f.as_dict() for f in made]
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:

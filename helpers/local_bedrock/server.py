@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import socket
 import string
 import threading
 import time
@@ -24,12 +23,16 @@ from hypercorn.config import Config, Sockets
 
 from . import converse, frames
 from .auth import Authorizer, SigV4Keys
-from .calls import CallLog, CallRecord
-from .connections import install as install_prompt_close
+from .bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
+from .calls import CallLog, CallRecord, recorded_body
+from .connections import READ_TIMEOUT_SETTING
+from .connections import install as install_connection_limits
 from .errors import BedrockError, wire_error_type
 from .faults import Fault, FaultBook, message_for
 from .model import (
+    MAX_BODY_BYTES,
     ModelLookupError,
+    Problem,
     check_body,
     parse_body,
     plan_response,
@@ -61,8 +64,12 @@ _OPERATIONS = {
     b"count-tokens": "CountTokens",
 }
 _JSON_TYPES = ("application/json", "*/*", "application/*")
-_BODY_CAP = 32 * 1024 * 1024  # read at most this much; parse_body judges the size against Bedrock's limit
-_RECORD_TEXT_CAP = 64 * 1024
+# Bytes of a model call's body kept in memory: Bedrock's own limit. A longer body is read (and hashed) to its
+# end but not kept, and answered with its real size.
+_BODY_KEEP = MAX_BODY_BYTES
+# Fault specs and the like are small; a control route keeps no more than this.
+_CONTROL_BODY_KEEP = 256 * 1024
+MAX_FAULT_SPECS_PER_POST = 100
 _PADDING = (string.ascii_letters + string.digits) * 4
 
 
@@ -72,13 +79,6 @@ class _Disconnected(Exception):
 
 def _media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
-
-
-def _body_for_record(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw[:_RECORD_TEXT_CAP].decode("utf-8", "replace")
 
 
 def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
@@ -99,8 +99,10 @@ class BedrockApp:
         auth: Authorizer | None = None,
         passthrough: Any | None = None,
         switches: Switches | None = None,
+        body_budget: BodyBudget | None = None,
     ) -> None:
         self.auth = auth or Authorizer()
+        self.body_budget = body_budget or BodyBudget()
         # How the catalogue's lifecycle is played (as-of date, inactive account) and the prompt cache.
         self.switches = switches or Switches()
         self.prompt_cache = PromptCache()
@@ -128,6 +130,7 @@ class BedrockApp:
                 started = started or message["type"] == "http.response.start"
                 await send(message)
 
+            scope["local_bedrock.body_held"] = 0
             try:
                 await self._http(scope, receive, tracked_send)
             except (_Disconnected, asyncio.CancelledError):
@@ -140,6 +143,7 @@ class BedrockApp:
                         "InternalServerException", "The local endpoint hit an unexpected error; see its log."))
             finally:
                 self.tasks.discard(task)
+                self.body_budget.give(scope["local_bedrock.body_held"])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -152,19 +156,43 @@ class BedrockApp:
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    async def _read_body(self, receive: Any) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            if size <= _BODY_CAP:
-                parts.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                return b"".join(parts)
+    async def _read_body(self, scope: dict, receive: Any, keep: int) -> Body:
+        body = await read_body(receive, keep, self.body_budget)
+        if body is None:
+            raise _Disconnected
+        scope["local_bedrock.body_held"] += body.held  # given back when the request ends (__call__)
+        return body
+
+    async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
+                               receive: Any, keep: int, check: bool = True) -> tuple[Body, BedrockError | None]:
+        """The body, and the refusal when the credentials fail; nothing of a refused body is kept.
+
+        Credentials the headers alone condemn (none, an unknown key, a wrong token, a stale date) are refused
+        before reading: the body is then drained without being kept, so the connection stays usable and the
+        client still gets its 403. A signature is checked against the hash taken while the body arrived.
+        """
+        if not check:
+            return await self._read_body(scope, receive, keep), None
+        try:
+            self.auth.precheck(headers)
+        except BedrockError as error:
+            return await self._read_body(scope, receive, 0), error
+        body = await self._read_body(scope, receive, keep)
+        try:
+            self.auth(method, raw_path, headers, body_sha256=body.sha256)
+        except BedrockError as error:
+            return Body(b"", body.size, body.sha256), error
+        return body, None
+
+    async def _stall(self, receive: Any, seconds: float) -> None:
+        """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
+        try:
+            async with asyncio.timeout(seconds):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return
+        raise _Disconnected
 
     async def _respond(
         self, send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
@@ -179,7 +207,7 @@ class BedrockApp:
                             [(b"x-amzn-errortype", wire_error_type(error.error_type).encode())])
 
     async def _respond_json(self, send: Any, status: int, value: Any) -> None:
-        await self._respond(send, status, json.dumps(value, indent=1).encode())
+        await self._respond(send, status, json.dumps(value, indent=1, allow_nan=False).encode())
 
     # ---- routing --------------------------------------------------------------------------------
 
@@ -190,16 +218,15 @@ class BedrockApp:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         method: str = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await self._read_body(receive)
 
         if raw_path.startswith(b"/_local/"):
-            if raw_path.rstrip(b"/") != b"/_local/health":
-                # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
-                try:
-                    self.auth(method, raw_path, headers, body)
-                except BedrockError as error:
-                    await self._respond_error(send, error)
-                    return
+            # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
+            locked = raw_path.rstrip(b"/") != b"/_local/health"
+            body, refusal = await self._authorized_body(scope, method, raw_path, headers, receive,
+                                                        _CONTROL_BODY_KEEP, check=locked)
+            if refusal is not None:
+                await self._respond_error(send, refusal)
+                return
             await self._control(method, raw_path, scope.get("query_string", b""), body, send)
             return
         match = _MODEL_PATH.match(raw_path)
@@ -219,12 +246,33 @@ class BedrockApp:
                 404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
             ))
             return
-        record = self.calls.new(operation, model_id, _body_for_record(body), received_at)
+        read, refusal = await self._authorized_body(scope, method, raw_path, headers, receive, _BODY_KEEP)
+        if refusal is not None:
+            record = self.calls.new(operation, model_id, None, received_at)
+            self.calls.update(record, status=refusal.status, error=refusal.error_type,
+                              error_message=refusal.message, done=True)
+            await self._respond_error(send, refusal)
+            return
+        body = read.data
+        logged, logged_json = recorded_body(body, read.size, read.sha256)
+        record = self.calls.new(operation, model_id, logged, received_at, logged_json)
         try:
+            if read.over_budget:
+                # botocore's standard retry mode retries a 503 ServiceUnavailableException.
+                raise BedrockError(503, "ServiceUnavailableException",
+                                   f"The local endpoint already holds {self.body_budget.limit // 2**20} MiB of "
+                                   "request bodies from calls in flight; retry in a moment (boto3 does).")
+            if not read.complete:
+                raise BedrockError(400, "ValidationException", validation_message([Problem(
+                    "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
+                    "send fewer or smaller images, or shorten the conversation")]))
             if self.passthrough is not None:
-                self.auth(method, raw_path, headers, body)
                 await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
                 return
+            problem = json_text_problem(body)
+            if problem is not None:
+                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
+                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
             if operation == "CountTokens":
                 await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
                 return
@@ -242,7 +290,7 @@ class BedrockApp:
                     await send({"type": "http.response.body", "body": b"", "more_body": True})
                     return
                 if fault.error == "stall":
-                    await asyncio.sleep(fault.seconds)
+                    await self._stall(receive, fault.seconds)
             if operation in ("InvokeModel", "Converse"):
                 await self._invoke(send, record, plan, model_id, body, t0, headers)
             else:
@@ -257,13 +305,16 @@ class BedrockApp:
         except _Disconnected:
             self.calls.update(record, error="client disconnected", done=True)
             raise
+        except Exception:
+            self.calls.update(record, status=500, error="InternalServerException", done=True)
+            raise
 
     def _prepare(
         self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
         body: bytes, record: CallRecord,
     ) -> tuple[Any, Fault | None, str]:
-        """Everything that can fail before a response starts, in Bedrock's order. Raises BedrockError."""
-        self.auth(method, raw_path, headers, body)
+        """Everything that can fail before a response starts, in Bedrock's order (credentials were
+        checked already, before the body was read). Raises BedrockError."""
         content_type = headers.get("content-type")
         if content_type is not None and _media_type(content_type) != "application/json":
             raise BedrockError(400, "ValidationException",
@@ -332,8 +383,9 @@ class BedrockApp:
 
     async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
                             headers: dict[str, str], body: bytes) -> None:
-        """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for."""
-        self.auth(method, raw_path, headers, body)
+        """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for.
+
+        Credentials were checked before the body was read (_authorized_body)."""
         try:
             info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
                                  inactive_account=self.switches.inactive_account)
@@ -462,12 +514,12 @@ class BedrockApp:
 
     # ---- /_local/ control routes -----------------------------------------------------------------
 
-    async def _control(self, method: str, raw_path: bytes, query: bytes, body: bytes, send: Any) -> None:
+    async def _control(self, method: str, raw_path: bytes, query: bytes, body: Body, send: Any) -> None:
         path = raw_path.decode("latin-1").rstrip("/")
         if path == "/_local/health" and method == "GET":
             await self._respond_json(send, 200, {"status": "ok", "seed": self.seed, "time_scale": self.time_scale})
         elif path == "/_local/calls" and method == "GET":
-            await self._respond_json(send, 200, [r.as_dict() for r in self.calls.snapshot()])
+            await self._respond(send, 200, self.calls.to_json())
         elif path == "/_local/calls" and method == "DELETE":
             self.calls.clear()
             await self._respond_json(send, 200, {"cleared": True})
@@ -477,14 +529,21 @@ class BedrockApp:
             self.faults.clear()
             await self._respond_json(send, 200, {"cleared": True})
         elif path == "/_local/faults" and method == "POST":
+            example = '{"error": "ThrottlingException", "at": "request"}'
             try:
+                if not body.complete:
+                    raise ValueError(f"fault: the body is {body.size:,} bytes; a fault spec is a small JSON object "
+                                     f"such as {example} (at most {_CONTROL_BODY_KEEP:,} bytes)")
                 try:
-                    spec = json.loads(body)
-                except ValueError:
-                    raise ValueError('fault: the body must be JSON, e.g. {"error": "ThrottlingException", '
-                                     '"at": "request"} or a list of such objects') from None
+                    spec = parse_control_json(body.data)
+                except ValueError as error:
+                    raise ValueError(f"fault: the body must be JSON ({error}), e.g. {example} or a list of "
+                                     "such objects") from None
                 specs = spec if isinstance(spec, list) else [spec]
-                added = [self.faults.add(s) for s in specs]
+                if len(specs) > MAX_FAULT_SPECS_PER_POST:
+                    raise ValueError(f"fault: {len(specs):,} specs in one request; send at most "
+                                     f"{MAX_FAULT_SPECS_PER_POST} at a time")
+                added = self.faults.add_many(specs)
             except ValueError as error:
                 await self._respond_error(send, BedrockError(400, "ValidationException", str(error)))
                 return
@@ -528,8 +587,11 @@ class LocalBedrock:
         upstream_region: str | None = None,
         as_of: str | None = None,
         inactive_account: bool = False,
+        read_timeout: float = 30.0,
     ) -> None:
-        if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale < 0:
+        if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not 0 < read_timeout < 3600:
+            raise ValueError(f"read_timeout must be seconds between 0 and 3600, not {read_timeout!r}")
+        if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or not 0 <= time_scale < 1e6:
             raise ValueError(f"time_scale must be a number >= 0 (0 = as fast as possible), not {time_scale!r}")
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an integer, not {seed!r}")
@@ -538,8 +600,13 @@ class LocalBedrock:
         self.host = host
         self.port = port
         self.latency = LatencyModel.coerce(latency)
+        # Seconds a client that owes the server bytes (an unfinished request) may stay silent; also the
+        # keep-alive timeout between requests.
+        self.read_timeout = float(read_timeout)
         self._calls = CallLog()
         self.faults = FaultBook(seed=seed)
+        # Request bodies all calls in flight may hold together; beyond it a call gets a 503 (bodies.py).
+        self.body_budget = BodyBudget()
         # Open unless told otherwise; see auth.py for what locking means.
         self.auth = Authorizer(verify_sigv4, bearer_token)
         # By default models answer as on AWS today; as_of="2026-01-01" replays an earlier day's lifecycle
@@ -559,24 +626,26 @@ class LocalBedrock:
     def start(self) -> LocalBedrock:
         if self._thread is not None:
             raise RuntimeError("LocalBedrock is already running; call stop() first")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        config = _room_config(self.host, self.port, self.read_timeout)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(256)
-            sock.setblocking(False)
+            # hypercorn's own socket set-up (TCP_NODELAY, SO_REUSEADDR, non-blocking), bound now so the
+            # port is known before serving.
+            sockets = config.create_sockets()
+            for sock in sockets.insecure_sockets:
+                sock.listen(config.backlog)  # clients may connect the moment start() returns
         except OSError as error:
-            sock.close()
             raise OSError(error.errno, f"cannot listen on {self.host}:{self.port}: {error.strerror}; "
                                        "pick another --port (0 = any free port)") from None
+        sock = sockets.insecure_sockets[0]
         self.port = sock.getsockname()[1]
+        config.bind_sockets(sockets)
         self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
                                calls=self._calls, faults=self.faults, auth=self.auth,
-                               passthrough=self.passthrough, switches=self.switches)
+                               passthrough=self.passthrough, switches=self.switches,
+                               body_budget=self.body_budget)
         ready = threading.Event()
         self._error = None
-        self._thread = threading.Thread(target=self._run, args=(sock, ready), name="local-bedrock", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(config, ready), name="local-bedrock", daemon=True)
         self._thread.start()
         ready.wait(10)
         if self._error is not None:
@@ -585,26 +654,20 @@ class LocalBedrock:
             raise RuntimeError(f"local Bedrock endpoint failed to start: {self._error}") from self._error
         return self
 
-    def _run(self, sock: socket.socket, ready: threading.Event) -> None:
+    def _run(self, config: _RoomConfig, ready: threading.Event) -> None:
         try:
-            asyncio.run(self._main(sock, ready))
+            asyncio.run(self._main(config, ready))
         except BaseException as error:  # reported to start() / stop(), not printed from a thread
             self._error = error
         finally:
             ready.set()
 
-    async def _main(self, sock: socket.socket, ready: threading.Event) -> None:
+    async def _main(self, config: _RoomConfig, ready: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        config = _SocketConfig(sock)
-        config.errorlog = log
-        config.accesslog = None
-        config.graceful_timeout = 1.0
-        config.include_server_header = False
-        config.keep_alive_timeout = 30.0
         self._loop.call_soon(ready.set)
         assert self._app is not None
-        install_prompt_close()  # release sockets of clients that left while idle (see connections.py)
+        install_connection_limits()  # prompt close, TCP_NODELAY, read timeouts, h2 frame limit (connections.py)
         await serve(self._app, config, shutdown_trigger=self._stop_event.wait, mode="asgi")
 
     def stop(self) -> None:
@@ -683,12 +746,34 @@ class LocalBedrock:
         return f"LocalBedrock({self.endpoint_url}, seed={self.seed}, time_scale={self.time_scale}, {state})"
 
 
-class _SocketConfig(Config):
-    """Hands hypercorn the socket we already bound, so the port is known before serving, without races."""
+class _RoomConfig(Config):
+    """hypercorn's configuration for one endpoint; its sockets are created (by hypercorn) and bound once,
+    before serving, so the port is known without races."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__()
-        self._sock = sock
+    _bound: Sockets | None = None
+
+    def bind_sockets(self, sockets: Sockets) -> None:
+        self._bound = sockets
 
     def create_sockets(self) -> Sockets:
-        return Sockets(secure_sockets=[], insecure_sockets=[self._sock], quic_sockets=[])
+        return self._bound if self._bound is not None else super().create_sockets()
+
+
+def _room_config(host: str, port: int, read_timeout: float) -> _RoomConfig:
+    config = _RoomConfig()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.backlog = 256
+    config.errorlog = log
+    config.accesslog = None
+    config.graceful_timeout = 1.0
+    config.include_server_header = False
+    config.keep_alive_timeout = read_timeout
+    setattr(config, READ_TIMEOUT_SETTING, read_timeout)
+    # Per HTTP/2 connection: 16 KiB frames (RFC 9113's minimum, what hypercorn advertises), at most 100
+    # streams (a lesson's largest fan-out), 64 KiB of headers; hypercorn's receive queue (10 messages per
+    # stream) bounds the rest, since the request body is read as it arrives.
+    config.h2_max_inbound_frame_size = 2**14
+    config.h2_max_concurrent_streams = 100
+    config.h2_max_header_list_size = 2**16
+    config.h11_max_incomplete_size = 16 * 1024
+    return config

@@ -67,11 +67,12 @@ def parse_authorization(value: str) -> ParsedAuthorization:
     )
 
 
-def verify(
-    parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
-    headers: dict[str, str], body: bytes, now: datetime.datetime | None = None,
-) -> None:
-    """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names."""
+def check_envelope(parsed: ParsedAuthorization, headers: dict[str, str],
+                   now: datetime.datetime | None = None) -> None:
+    """Every check that needs no body: service, date, clock skew, signed headers.
+
+    Run before a byte of the body is read, so a request that can never pass costs the server nothing.
+    """
     if parsed.service != SERVICE:
         raise SignatureProblem("InvalidSignatureException",
                                f"Credential should be scoped to correct service: '{SERVICE}'. "
@@ -96,8 +97,38 @@ def verify(
     if unsigned:
         raise SignatureProblem("InvalidSignatureException",
                                f"SignedHeaders must include {' and '.join(unsigned)}.")
+
+
+class _KnownPayloadSigner(SigV4Auth):
+    """botocore's signer, told the body's SHA-256 instead of holding the body.
+
+    The server hashes the body while reading it, so the signature can be checked without keeping (or
+    re-reading) the bytes; everything else in the canonical request is botocore's own code.
+    """
+
+    def __init__(self, credentials: Credentials, region: str, payload_sha256: str) -> None:
+        super().__init__(credentials, SERVICE, region)
+        self._payload_sha256 = payload_sha256
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_sha256
+
+
+def verify(
+    parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
+    headers: dict[str, str], body: bytes | None = None, now: datetime.datetime | None = None,
+    *, body_sha256: str | None = None,
+) -> None:
+    """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names.
+
+    Give the body, or only its SHA-256 hex digest (``body_sha256``) when the body was hashed as it arrived.
+    """
+    check_envelope(parsed, headers, now)
+    if body_sha256 is None:
+        body_sha256 = sha256(body or b"").hexdigest()
+    timestamp = headers["x-amz-date"]
     claimed_hash = headers.get("x-amz-content-sha256")
-    if claimed_hash is not None and claimed_hash != sha256(body).hexdigest():
+    if claimed_hash is not None and claimed_hash != body_sha256:
         raise SignatureProblem("InvalidSignatureException",
                                "The X-Amz-Content-SHA256 header does not match the body that arrived.")
 
@@ -105,12 +136,12 @@ def verify(
     url = f"http://{headers.get('host', 'localhost')}{path}"
     if query:
         url += "?" + query.decode("latin-1")
-    request = AWSRequest(method=method, url=url, data=body)
+    request = AWSRequest(method=method, url=url)
     for name in parsed.signed_headers:
         if name in headers:
             request.headers[name] = headers[name]
     request.context["timestamp"] = timestamp
-    signer = SigV4Auth(Credentials(parsed.access_key, secret_key), SERVICE, parsed.region)
+    signer = _KnownPayloadSigner(Credentials(parsed.access_key, secret_key), parsed.region, body_sha256)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, parsed.signature):

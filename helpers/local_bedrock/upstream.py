@@ -200,7 +200,11 @@ class Recorder:
                             async for part in response.aiter_raw():
                                 buffer.add_data(part)
                                 for message in buffer:
-                                    yield stamp(step_from_frame(message))
+                                    step = step_from_frame(message)
+                                    # An exception frame is the stream's last word: the exchange is whole even
+                                    # if the learner hangs up the moment it arrives.
+                                    complete = complete or "error" in step
+                                    yield stamp(step)
                 except httpx.RequestError as error:
                     if not exchange.steps:
                         raise BedrockError(503, "ServiceUnavailableException",
@@ -215,10 +219,15 @@ class Recorder:
         try:
             await serve_steps(operation, pieces, receive, send, self.calls, record)
         finally:
-            await pieces.aclose()  # closes the upstream connection even when the learner left early
             exchange.end_ms = (loop.time() - t0) * 1000
-            if complete and self.writer is not None:
-                await asyncio.to_thread(self.writer.write, exchange)
+            try:
+                if complete and self.writer is not None:
+                    # Handed to a thread at once, before anything else is awaited: the learner may have its
+                    # answer (and stop the server) while the upstream is still closing. Stopping cancels this
+                    # task, but a write already in the executor runs to its end (asyncio.run waits for it).
+                    await asyncio.shield(loop.run_in_executor(None, self.writer.write, exchange))
+            finally:
+                await pieces.aclose()  # closes the upstream connection even when the learner left early
 
 
 def make_passthrough(*, record: str | os.PathLike | None, replay: str | os.PathLike | None,

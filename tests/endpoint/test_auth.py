@@ -202,3 +202,24 @@ def test_a_locked_endpoint_locks_its_control_routes(token_server: LocalBedrock) 
     assert added.status_code == 201
     assert httpx.get(f"{url}/_local/faults", headers=token).json()[0]["error"] == "ThrottlingException"
     assert httpx.delete(f"{url}/_local/faults", headers=token).status_code == 200
+
+
+def test_a_refused_body_is_never_logged_and_the_connection_stays_usable(locked: LocalBedrock) -> None:
+    body = json.dumps(messages_body("secret prompt " * 1000)).encode()
+    with httpx.Client(base_url=locked.endpoint_url) as http:  # one keep-alive connection for all three
+        refused = http.post(f"/model/{HAIKU}/invoke", content=body, headers={"content-type": "application/json"})
+        assert refused.status_code == 403
+        forged = _client(locked, secret="wrong").invoke_model
+        with pytest.raises(ClientError):
+            forged(modelId=HAIKU, body=body)
+        again = http.post(f"/model/{HAIKU}/invoke", content=b"{}", headers={"content-type": "application/json"})
+        assert again.status_code == 403
+    assert [c.request_body for c in locked.calls[:3]] == [None, None, None]
+
+
+def test_a_large_signed_body_passes_on_its_hash(locked: LocalBedrock) -> None:
+    body = json.dumps(messages_body("long prompt " * 50_000))
+    response = _client(locked).invoke_model(modelId=HAIKU, body=body)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    logged = locked.calls[0].request_body
+    assert logged["size"] == len(body.encode()) and "long prompt" in logged["head"]

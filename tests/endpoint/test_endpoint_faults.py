@@ -209,3 +209,18 @@ def test_drop_at_request_on_invoke_model_breaks_the_body(client, server) -> None
     with pytest.raises(Exception, match="(?i)ended prematurely|connection|incomplete|read"):  # noqa: B017
         client.invoke_model(modelId=HAIKU, body=BODY)["body"].read()
     assert server.calls[0].error == "drop"
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), -1, 10_000])
+def test_stall_seconds_must_be_finite_and_bounded(server: LocalBedrock, seconds: float) -> None:
+    with pytest.raises(ValueError, match='"seconds" must be a finite number'):
+        server.faults.add(error="stall", seconds=seconds)
+    assert server.faults.list() == []
+
+
+def test_a_list_of_faults_is_added_whole_or_not_at_all(server: LocalBedrock) -> None:
+    with pytest.raises(ValueError, match="unknown pre-stream error"):
+        server.faults.add_many([{"error": "ThrottlingException"}, {"error": "NoSuchError"}])
+    assert server.faults.list() == []
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        server.faults.add(["ThrottlingException"])  # type: ignore[arg-type]

@@ -245,3 +245,34 @@ def test_a_learner_leaving_mid_recording_closes_the_upstream_stream_and_writes_n
             assert upstream.calls[0].error == "client disconnected"
             assert len(upstream.calls[0].sent_ms) < len(upstream.calls[0].schedule_ms)
     assert not cassette.exists() or cassette.read_text() == ""
+
+
+_CASSETTE_PROBLEMS = {
+    "no-operation.jsonl": ('{"exchange": {"model": "m"}}\n{"end": {"ms": 1}}\n', r"no-operation\.jsonl:1: .*operation"),
+    "end-5.jsonl": ('{"exchange": {"operation": "InvokeModel", "model": "m"}}\n{"end": 5}\n', r"end-5\.jsonl:2: .*end"),
+    "soon.jsonl": ('{"exchange": {"operation": "InvokeModel", "model": "m"}}\n{"ms": "soon", "response": {}}\n'
+                   '{"end": {"ms": 1}}\n', r"soon\.jsonl:2: .*ms"),
+    "no-end.jsonl": ('{"exchange": {"operation": "InvokeModel", "model": "m"}}\n{"ms": 1, "response": {}}\n',
+                     r"no-end\.jsonl:1 .*no \{\"end\""),
+    "empty.jsonl": ("\n", r"empty\.jsonl holds no recorded exchanges"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CASSETTE_PROBLEMS))
+def test_broken_cassettes_are_refused_up_front_naming_the_line(tmp_path: Path, name: str) -> None:
+    text, expected = _CASSETTE_PROBLEMS[name]
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ValueError, match=expected):
+        read_cassette(tmp_path / name)
+
+
+def test_cli_exits_2_with_one_sentence_for_a_broken_cassette_or_record_path(tmp_path: Path) -> None:
+    (tmp_path / "soon.jsonl").write_text(_CASSETTE_PROBLEMS["soon.jsonl"][0])
+    (tmp_path / "a-file").write_text("")
+    for args, expected in ((["--replay", str(tmp_path / "soon.jsonl")], "soon.jsonl:2"),
+                           (["--record", str(tmp_path / "a-file" / "x.jsonl"), "--upstream", "aws"],
+                            "is a file, not a folder")):
+        done = subprocess.run([sys.executable, "-m", "helpers.local_bedrock", "--port", "0", *args],
+                              capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 2, done.stderr
+        assert expected in done.stderr and "Traceback" not in done.stderr

@@ -231,6 +231,7 @@ class BedrockApp:
             return
         match = _MODEL_PATH.match(raw_path)
         if match is None:
+            await self._read_body(scope, receive, 0)  # drained, not kept: the connection stays usable
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
@@ -242,6 +243,7 @@ class BedrockApp:
         # as %2F in ARNs. Decode exactly once.
         model_id = unquote(match.group(1).decode("latin-1"))
         if method != "POST":
+            await self._read_body(scope, receive, 0)
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
             ))
@@ -631,9 +633,15 @@ class LocalBedrock:
             # hypercorn's own socket set-up (TCP_NODELAY, SO_REUSEADDR, non-blocking), bound now so the
             # port is known before serving.
             sockets = config.create_sockets()
+        except OSError as error:
+            raise OSError(error.errno, f"cannot listen on {self.host}:{self.port}: {error.strerror}; "
+                                       "pick another --port (0 = any free port)") from None
+        try:
             for sock in sockets.insecure_sockets:
                 sock.listen(config.backlog)  # clients may connect the moment start() returns
         except OSError as error:
+            for sock in sockets.insecure_sockets:
+                sock.close()
             raise OSError(error.errno, f"cannot listen on {self.host}:{self.port}: {error.strerror}; "
                                        "pick another --port (0 = any free port)") from None
         sock = sockets.insecure_sockets[0]

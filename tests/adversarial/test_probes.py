@@ -263,3 +263,20 @@ def test_an_integer_python_will_not_convert_is_a_400(child: Child, operation: st
     # 4,300 digits inside a string are just text.
     text = json.dumps(messages_body("9" * 5000)).encode()
     assert _signed(child, "POST", MODEL_PATH, text)[0] == 200
+
+
+def test_refusals_before_the_body_keep_the_connection_usable(child: Child, baseline: dict[str, int]) -> None:
+    big = b"x" * (3 * MIB)
+    connection = http.client.HTTPConnection("127.0.0.1", child.port, timeout=30)
+    try:
+        answers = []
+        for method, path, body in (("POST", "/nope", big), ("POST", MODEL_PATH, big), ("GET", MODEL_PATH, big),
+                                   ("POST", "/_local/faults", big), ("GET", "/_local/health", b"")):
+            connection.request(method, path, body=body, headers={"content-type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            answers.append(response.status)
+        assert answers == [404, 403, 404, 403, 200]  # all on one keep-alive connection
+    finally:
+        connection.close()
+    _back_to_baseline(child, baseline)

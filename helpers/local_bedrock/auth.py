@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from .errors import BedrockError
-from .sigv4 import SignatureProblem, parse_authorization, verify
+from .sigv4 import SERVICE, SignatureProblem, parse_authorization, verify
 
 SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str
 
@@ -65,14 +65,14 @@ class Authorizer:
         return bool(self.keys) or self.bearer_token is not None
 
     def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes,
-                 query: bytes = b"") -> None:
+                 query: bytes = b"", services: tuple[str, ...] = (SERVICE,)) -> None:
         if not self.locked:
             return
         value = headers.get("authorization", "").strip()
         if value[:7].lower() == "bearer ":
             self._check_bearer(value[7:].strip())
         elif value:
-            self._check_sigv4(value, method, raw_path, query, headers, body)
+            self._check_sigv4(value, method, raw_path, query, headers, body, services)
         else:
             raise BedrockError(403, "MissingAuthenticationTokenException",
                                "Missing Authentication Token: this endpoint checks credentials "
@@ -98,7 +98,7 @@ class Authorizer:
                                "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
 
     def _check_sigv4(self, value: str, method: str, raw_path: bytes, query: bytes,
-                     headers: dict[str, str], body: bytes) -> None:
+                     headers: dict[str, str], body: bytes, services: tuple[str, ...]) -> None:
         if not self.keys:
             raise BedrockError(403, "UnrecognizedClientException",
                                "The security token included in the request is invalid: this endpoint "
@@ -111,7 +111,7 @@ class Authorizer:
                     "UnrecognizedClientException",
                     f"The security token included in the request is invalid. (Access key "
                     f"{parsed.access_key!r} is not one this local endpoint was given with --verify-sigv4.)")
-            verify(parsed, secret, method, raw_path, query, headers, body)
+            verify(parsed, secret, method, raw_path, query, headers, body, services=services)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
 

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
-from . import converse, frames
+from . import converse, frames, messages_api
 from .auth import Authorizer, SigV4Keys
 from .calls import CallLog, CallRecord
 from .connections import install as install_prompt_close
@@ -97,6 +97,7 @@ class BedrockApp:
         self.calls = calls
         self.faults = faults
         self.tasks: set[asyncio.Task] = set()
+        self.messages_route = messages_api.MessagesRoute(self)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -185,12 +186,16 @@ class BedrockApp:
                     return
             await self._control(method, raw_path, scope.get("query_string", b""), body, send)
             return
+        if messages_api.handles(raw_path):  # the Messages API (SSE): its own request and answer shapes
+            await self.messages_route.serve(scope, headers, body, receive, send, t0, received_at)
+            return
         match = _MODEL_PATH.match(raw_path)
         if match is None:
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
-                "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse and /converse-stream.",
+                "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse and /converse-stream, "
+                "and POST /anthropic/v1/messages (the Messages API).",
             ))
             return
         operation = _OPERATIONS[match.group(2)]
@@ -611,6 +616,11 @@ class LocalBedrock:
     def endpoint_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """The base URL for the anthropic SDK's clients (they append ``/v1/messages``)."""
+        return f"{self.endpoint_url}/anthropic"
 
     @property
     def calls(self) -> list[CallRecord]:

@@ -70,11 +70,15 @@ def parse_authorization(value: str) -> ParsedAuthorization:
 def verify(
     parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
     headers: dict[str, str], body: bytes, now: datetime.datetime | None = None,
+    services: tuple[str, ...] = (SERVICE,),
 ) -> None:
-    """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names."""
-    if parsed.service != SERVICE:
+    """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names.
+
+    ``services``: the signing names the route accepts (the Messages API route also takes ``bedrock-mantle``).
+    """
+    if parsed.service not in services:
         raise SignatureProblem("InvalidSignatureException",
-                               f"Credential should be scoped to correct service: '{SERVICE}'. "
+                               f"Credential should be scoped to correct service: '{services[0]}'. "
                                f"The request was signed for {parsed.service!r}.")
     timestamp = headers.get("x-amz-date", "")
     try:
@@ -110,7 +114,7 @@ def verify(
         if name in headers:
             request.headers[name] = headers[name]
     request.context["timestamp"] = timestamp
-    signer = SigV4Auth(Credentials(parsed.access_key, secret_key), SERVICE, parsed.region)
+    signer = SigV4Auth(Credentials(parsed.access_key, secret_key), parsed.service, parsed.region)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, parsed.signature):

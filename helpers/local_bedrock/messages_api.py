@@ -354,8 +354,9 @@ class MessagesRoute:
         i = start
         while i < stop:
             due = t0 + offsets[i] / 1000
-            # Keep-alive pings while the next event is far off (PING_EVERY_S of real time).
-            while due - loop.time() > PING_EVERY_S:
+            # Keep-alive pings while the next event is far off (PING_EVERY_S of real time); never before
+            # message_start, which Anthropic documents as the first event.
+            while i > 0 and due - loop.time() > PING_EVERY_S:
                 await asyncio.sleep(PING_EVERY_S)
                 await send({"type": "http.response.body", "body": sse.PING, "more_body": True})
             if loop.time() < due:

@@ -114,6 +114,11 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
             fields = _fields(block)
             if fields is not None:
                 yield _decode(ns, *fields)
+    if rest.endswith(b"\r"):  # the body ended on a CR: it was a line end after all
+        for block in rest.replace(b"\r", b"\n").split(b"\n\n")[:-1]:
+            fields = _fields(block)
+            if fields is not None:
+                yield _decode(ns, *fields)
 
 
 class SseWire:

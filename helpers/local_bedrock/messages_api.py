@@ -200,6 +200,12 @@ class MessagesRoute:
                 raise MessagesError(405, f"{ROUTE.decode()} is called with POST, not {method}.",
                                     "invalid_request_error")
             _authorize(app, method, raw_path, query, headers, body)
+            if app.passthrough is not None:
+                # Recording and replay (upstream.py, cassettes.py) cover the event-stream operations; answering
+                # here from the local model would pass a made-up answer off as the recorded one.
+                raise MessagesError(501, "This endpoint records or replays InvokeModel/Converse traffic; the "
+                                         "Messages API route is not recorded or replayed. Start it without "
+                                         "--record/--replay/--upstream to use this route.", "api_error")
             content_type = headers.get("content-type")
             if content_type is not None and content_type.split(";")[0].strip().lower() != "application/json":
                 raise MessagesError(400, f"Content-Type {content_type!r} is not supported: send the body as "

@@ -235,3 +235,11 @@ def test_keep_alive_pings_fill_long_silences(monkeypatch) -> None:
     pings = [i for i, e in enumerate(events) if e.event == "ping"]
     assert len(pings) > 1 and pings[0] > 0  # never before message_start
     assert _text(events) == _text([e for e in events if e.event != "ping"])
+
+
+def test_recording_endpoint_refuses_the_route_instead_of_inventing_an_answer(tmp_path) -> None:
+    with LocalBedrock(seed=0, time_scale=0) as upstream, LocalBedrock(
+        time_scale=0, record=tmp_path / "cassette.json", upstream=upstream.endpoint_url
+    ) as recorder:
+        response = _post(recorder, _body())
+    assert response.status_code == 501 and "not recorded or replayed" in _error(response)["message"]

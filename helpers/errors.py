@@ -45,9 +45,10 @@ RETRYABLE_CODES = frozenset(
         "InternalServerException",
         "ModelNotReadyException",
         "ModelTimeoutException",
-        # The Messages API's in-band SSE errors (Anthropic's error types).
+        # The Messages API's errors (Anthropic's error types): in-band SSE errors, and 429 before the stream.
         "overloaded_error",
         "api_error",
+        "rate_limit_error",
     )
 )
 

@@ -171,3 +171,15 @@ def test_timing_charts_and_static_render_take_an_sse_result_unchanged(server, cl
     assert sse_summary.keys() == invoke_summary.keys()
     assert sse_summary["output_tokens"] == invoke_summary["output_tokens"]
     assert shown is sse and sse.done and chunk_latency(sse).axes
+
+
+def test_with_retries_retries_the_messages_api_before_output_only(server) -> None:
+    from helpers.retries import with_retries
+
+    server.faults.add(error="ThrottlingException", operation="MessagesStream")  # 429 rate_limit_error
+    server.faults.add(error="overloaded_error", at="event", after=0)  # in-band, before any output
+    result = with_retries(lambda: _sse(server, _body()), base_delay=0, seed=0).consume()
+    assert result.attempts == 3 and result.stop_reason == "end_turn"
+    server.faults.add(error="overloaded_error", at="event", after=8)  # after output: not retried
+    with pytest.raises(StreamOverloaded):
+        with_retries(lambda: _sse(server, _body()), base_delay=0, seed=0).consume()

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
 
-# Both hosts serve the same path: bedrock-runtime.{region}.amazonaws.com/anthropic and
-# bedrock-mantle.{region}.api.aws/anthropic; the anthropic SDK appends /v1/messages to its base URL.
+# The path under both hosts: bedrock-mantle.{region}.api.aws/anthropic (the SDK's AnthropicBedrockMantle) and
+# bedrock-runtime.{region}.amazonaws.com/anthropic (AWS's user guide; the exact route there is unconfirmed).
+# The anthropic SDK appends /v1/messages to its base URL.
 ROUTE = b"/anthropic/v1/messages"
 MESSAGES = "Messages"  # operation names in the call log and the fault book
 MESSAGES_STREAM = "MessagesStream"
@@ -160,6 +161,18 @@ def _problem_text(problems: list[Any]) -> str:
     return f"{path}: {first.rule}" + (f" ({first.fix})" if getattr(first, "fix", "") else "")
 
 
+def _peek(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _record_text(body: bytes) -> str:
+    return body[:64 * 1024].decode("utf-8", "replace")
+
+
 def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
     parsed, problems = parse_body(body)
     if problems:
@@ -194,7 +207,11 @@ class MessagesRoute:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
         request_id = _request_id()
-        record = None
+        # Every call is logged, refused ones too (as InvokeModel's are): model and stream as far as readable.
+        peeked = _peek(body)
+        operation = MESSAGES_STREAM if peeked.get("stream") is True else MESSAGES
+        model_seen = peeked.get("model") if isinstance(peeked.get("model"), str) else ""
+        record = app.calls.new(operation, model_seen, peeked or _record_text(body), received_at)
         try:
             if method != "POST":
                 raise MessagesError(405, f"{ROUTE.decode()} is called with POST, not {method}.",
@@ -212,8 +229,6 @@ class MessagesRoute:
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
             parsed, model_id, stream = _read_request(body)
-            operation = MESSAGES_STREAM if stream else MESSAGES
-            record = app.calls.new(operation, model_id, parsed, received_at)
             plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record)
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
@@ -234,9 +249,8 @@ class MessagesRoute:
                 app.calls.update(record, fault=fault.as_dict())
             await self._stream(receive, send, record, plan, model_id, rng_key, t0, fault, request_id)
         except MessagesError as error:
-            if record is not None:
-                app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
-                                 done=True)
+            app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
+                             done=True)
             await respond_error(send, error, request_id)
 
     def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],

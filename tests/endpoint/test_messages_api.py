@@ -167,6 +167,8 @@ def test_refusals_are_anthropic_errors(server, headers, body, status, error_type
     error = _error(response)
     assert error["type"] == error_type and words in error["message"]
     assert response.json()["request_id"] == response.headers["request-id"]
+    logged = server.calls[0]  # refused calls are logged too
+    assert logged.operation == "MessagesStream" and logged.status == status and logged.error == error_type
 
 
 def test_default_temperature_is_accepted_under_the_2023_version(server) -> None:

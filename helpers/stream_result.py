@@ -16,6 +16,8 @@ from helpers.accumulate import Accumulator, Block, Snapshot
 from helpers.errors import StreamConnectionLost, StreamError
 from helpers.events import CompletionChunk, ConverseMetadata, MessageStop, Ping, StreamEvent, UnknownEvent
 from helpers.wires import Wire
+from helpers.wires.eventstream import EventStreamWire
+from helpers.wires.sse import SseWire
 
 __all__ = ["StreamResult", "INVOKE_STREAM", "CONVERSE_STREAM", "MESSAGES_STREAM"]
 
@@ -102,9 +104,6 @@ class StreamResult:
         cls, response: Any, *, model_id: str = "", operation: str = "", request_sent_ns: int = 0
     ) -> StreamResult:
         """Wrap a streaming response, not read yet: a boto3 one (event stream) or an httpx one (SSE)."""
-        from helpers.wires.eventstream import EventStreamWire
-        from helpers.wires.sse import SseWire
-
         wire: Wire
         if hasattr(response, "iter_bytes") and hasattr(response, "headers"):
             wire = SseWire(response)

@@ -103,6 +103,19 @@ def test_each_stop_reason(server, extra, stop_reason) -> None:
     assert events[-2].json()["delta"]["stop_reason"] == stop_reason
 
 
+@pytest.mark.parametrize(("directive", "stop_reason"), [
+    ("[[refusal]]", "refusal"),
+    ("[[pause_turn]]", "pause_turn"),
+    ("[[context_window_exceeded]]", "model_context_window_exceeded"),
+])
+def test_directed_stop_reasons_arrive_in_message_delta(server, directive, stop_reason) -> None:
+    events = _events(server, _body(f"Tell me about rivers {directive}"))
+    delta = events[-2].json()
+    assert delta["delta"]["stop_reason"] == stop_reason and events[-1].event == "message_stop"
+    if stop_reason == "refusal":  # HTTP 200, the category in stop_details
+        assert delta["delta"]["stop_details"]["type"] == "refusal"
+
+
 def test_stop_sequence_names_the_sequence(server) -> None:
     full = _text(_events(server, _body()))
     word = full.split()[3]

@@ -103,12 +103,16 @@ def test_sdk_streams_thinking(sdk) -> None:
     assert final.content[-1].type == "text"
 
 
-@pytest.mark.parametrize(("max_tokens", "extra", "stop_reason"), [
-    (5, {}, "max_tokens"),
-    (300, {"stop_sequences": ["streaming"]}, "stop_sequence"),
+@pytest.mark.parametrize(("max_tokens", "extra", "prompt", "stop_reason"), [
+    (5, {}, "What is streaming?", "max_tokens"),
+    (300, {"stop_sequences": ["streaming"]}, "What is streaming?", "stop_sequence"),
+    (300, {}, "Rivers [[refusal]]", "refusal"),
+    (300, {}, "Rivers [[pause_turn]]", "pause_turn"),
+    (300, {}, "Rivers [[context_window_exceeded]]", "model_context_window_exceeded"),
 ])
-def test_sdk_sees_stop_reasons(sdk, max_tokens, extra, stop_reason) -> None:
-    with sdk.messages.stream(model=MODEL, max_tokens=max_tokens, messages=HI, **extra) as stream:
+def test_sdk_sees_stop_reasons(sdk, max_tokens, extra, prompt, stop_reason) -> None:
+    with sdk.messages.stream(model=MODEL, max_tokens=max_tokens, messages=[{"role": "user", "content": prompt}],
+                             **extra) as stream:
         assert stream.get_final_message().stop_reason == stop_reason
 
 

@@ -35,14 +35,20 @@ def _sse(server, body: dict, **kwargs: Any):
 # ---- one reader, one fold, three wires ---------------------------------------------------------------
 
 
-def test_three_wires_give_equal_results(server, client) -> None:
-    invoke = invoke_stream(client, MODEL, _body()).consume()
-    converse = converse_stream(client, MODEL, PROMPT, inferenceConfig={"maxTokens": 300}).consume()
-    sse = _sse(server, _body()).consume()
+@pytest.mark.parametrize(("prompt", "max_tokens", "stop_reason", "converse_stop_reason"), [
+    (PROMPT, 300, "end_turn", "end_turn"),
+    (PROMPT, 7, "max_tokens", "max_tokens"),
+    (PROMPT + " [[refusal]]", 300, "refusal", "content_filtered"),  # Converse names a refusal its own way
+])
+def test_three_wires_give_equal_results(server, client, prompt, max_tokens, stop_reason,
+                                        converse_stop_reason) -> None:
+    invoke = invoke_stream(client, MODEL, _body(prompt, max_tokens)).consume()
+    converse = converse_stream(client, MODEL, prompt, inferenceConfig={"maxTokens": max_tokens}).consume()
+    sse = _sse(server, _body(prompt, max_tokens)).consume()
     assert sse.operation == MESSAGES_STREAM and sse.done and sse.error is None
     assert sse.text == invoke.text == converse.text and sse.text
     assert sse.blocks == invoke.blocks == converse.blocks
-    assert sse.stop_reason == invoke.stop_reason == converse.stop_reason == "end_turn"
+    assert sse.stop_reason == invoke.stop_reason == stop_reason and converse.stop_reason == converse_stop_reason
     for key in ("input_tokens", "output_tokens"):
         assert sse.usage[key] == invoke.usage[key] == converse.usage[key]
     assert sse.metrics == {} and invoke.metrics["outputTokenCount"] > 0  # metrics travel on the event stream only

@@ -122,14 +122,23 @@ async def respond_error(send: Send, error: MessagesError, request_id: str | None
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def _authorize(app: BedrockApp, method: str, raw_path: bytes, query: bytes, headers: dict[str, str],
-               body: bytes) -> None:
+def credential_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers as the shared ``Authorizer`` judges them: an ``x-api-key`` becomes a Bearer token.
+
+    Both at once is refused (BEDROCK-2026: a key in ``Authorization: Bearer`` or ``x-api-key``, not both).
+    """
     api_key = headers.get("x-api-key")
     if api_key is not None and headers.get("authorization"):
         raise MessagesError(401, "Send one credential: a Bedrock API key in x-api-key or an Authorization "
                                  "header (Bearer key or SigV4 signature), not both.", "authentication_error")
     if api_key is not None:  # the anthropic SDK's Anthropic(api_key=...) sends the key here
-        headers = {**headers, "authorization": f"Bearer {api_key}"}
+        return {**headers, "authorization": f"Bearer {api_key}"}
+    return headers
+
+
+def _authorize(app: BedrockApp, method: str, raw_path: bytes, query: bytes, headers: dict[str, str],
+               body: bytes) -> None:
+    headers = credential_headers(headers)
     try:
         app.auth(method, raw_path, headers, body, query, services=SIGNING_NAMES)
     except BedrockError as error:

@@ -32,6 +32,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "timing.error_ms_median": ("<=", 1.0),
     "timing.error_ms_p99": ("<=", 5.0),
     "reader.anthropic_sdk_over_helpers": (">=", 3.0),
+    "reader.sse_anthropic_sdk_over_sse_helpers": (">=", 3.0),
+    "reader.sse_helpers_over_helpers": ("<=", 1.0),
 }
 
 

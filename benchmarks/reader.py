@@ -8,13 +8,19 @@ real HTTP on loopback, in one run:
 - ``reader.us_per_event.helpers``: ``invoke_stream`` iterated live (typed events, receipt
   stamps, accumulation), then the final snapshot;
 - ``reader.us_per_event.anthropic_sdk``: ``AnthropicBedrock(...).messages.stream()``, iterated,
-  then ``get_final_message()``.
+  then ``get_final_message()``;
+- ``reader.us_per_event.sse_helpers``: the same answer over the Messages API's SSE wire
+  (``helpers.stream.messages_stream``, SigV4-signed), iterated live, then the final snapshot;
+- ``reader.us_per_event.sse_anthropic_sdk``: ``Anthropic(base_url=..., api_key=...).messages.stream()`` on
+  the same SSE route, iterated, then ``get_final_message()``.
 
 Per-event time is measured from the first event's arrival to the end (final message
 built), divided by the events after the first: at time_scale 0 the endpoint plans and
 encodes the whole answer before its first byte, and that server time is not the reader's
 cost. Each reader runs several times, interleaved, and the medians are reported.
-``reader.anthropic_sdk_over_helpers`` is the SDK's figure divided by the helpers'.
+``reader.anthropic_sdk_over_helpers`` is the SDK's figure divided by the helpers'; on SSE,
+``reader.sse_anthropic_sdk_over_sse_helpers`` (target: at least 3) and ``reader.sse_helpers_over_helpers``
+(the SSE reader's cost per event over the event-stream reader's; target: at most 1).
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from collections.abc import Callable
 from typing import Any
 
 from helpers.local_bedrock import LocalBedrock
-from helpers.stream import invoke_stream
+from helpers.stream import invoke_stream, messages_stream
 
-MODEL = "anthropic.claude-3-7-sonnet-20250219-v1:0"  # output limit above 20,000 tokens
+# Output limit above 20,000 tokens, and served on both wires (InvokeModel through its profile id, and the
+# Messages API), so every reader gets the same answer.
+MODEL = "global.anthropic.claude-sonnet-5-5"
 DELTAS = 20_000
 RUNS = 5
 
@@ -92,6 +100,34 @@ def _anthropic(sdk: Any, tokens: int) -> tuple[int, float]:
     return count, elapsed
 
 
+def _sse_helpers(base_url: str, tokens: int) -> tuple[int, float]:
+    result = messages_stream(MODEL, _body(tokens), base_url=base_url, credentials=(_KEY, _SECRET), region=_REGION)
+    count, first = 0, 0.0
+    for _event in result:
+        if count == 0:
+            first = time.perf_counter()
+        count += 1
+    snapshot = result.snapshot
+    elapsed = time.perf_counter() - first
+    assert snapshot.stop_reason == "end_turn" and snapshot.text
+    return count, elapsed
+
+
+def _sse_anthropic(sdk: Any, tokens: int) -> tuple[int, float]:
+    count, first = 0, 0.0
+    with sdk.messages.stream(
+        model=MODEL, max_tokens=tokens + 100, messages=[{"role": "user", "content": _prompt(tokens)}]
+    ) as stream:
+        for _event in stream:
+            if count == 0:
+                first = time.perf_counter()
+            count += 1
+        message = stream.get_final_message()
+    elapsed = time.perf_counter() - first
+    assert message.stop_reason == "end_turn"
+    return count, elapsed
+
+
 def _per_event_us(reader: Callable[[Any, int], tuple[int, float]], target: Any, tokens: int) -> float:
     count, seconds = reader(target, tokens)
     if count < tokens:
@@ -100,7 +136,7 @@ def _per_event_us(reader: Callable[[Any, int], tuple[int, float]], target: Any, 
 
 
 def run(deltas: int = DELTAS, runs: int = RUNS) -> dict[str, float]:
-    from anthropic import AnthropicBedrock
+    from anthropic import Anthropic, AnthropicBedrock
 
     with LocalBedrock(seed=0, time_scale=0.0) as server:
         client = server.client(aws_access_key_id=_KEY, aws_secret_access_key=_SECRET, region_name=_REGION)
@@ -111,10 +147,13 @@ def run(deltas: int = DELTAS, runs: int = RUNS) -> dict[str, float]:
             aws_region=_REGION,
             max_retries=0,
         )
+        sse_sdk = Anthropic(base_url=server.anthropic_base_url, api_key="local", max_retries=0)
         readers: dict[str, tuple[Callable[[Any, int], tuple[int, float]], Any]] = {
             "boto3_plain": (_boto3_plain, client),
             "helpers": (_helpers, client),
             "anthropic_sdk": (_anthropic, sdk),
+            "sse_helpers": (_sse_helpers, server.anthropic_base_url),
+            "sse_anthropic_sdk": (_sse_anthropic, sse_sdk),
         }
         for reader, target in readers.values():  # warm-up: connections, imports, caches
             reader(target, 500)
@@ -125,6 +164,12 @@ def run(deltas: int = DELTAS, runs: int = RUNS) -> dict[str, float]:
     figures = {f"reader.us_per_event.{name}": statistics.median(values) for name, values in samples.items()}
     figures["reader.anthropic_sdk_over_helpers"] = (
         figures["reader.us_per_event.anthropic_sdk"] / figures["reader.us_per_event.helpers"]
+    )
+    figures["reader.sse_anthropic_sdk_over_sse_helpers"] = (
+        figures["reader.us_per_event.sse_anthropic_sdk"] / figures["reader.us_per_event.sse_helpers"]
+    )
+    figures["reader.sse_helpers_over_helpers"] = (
+        figures["reader.us_per_event.sse_helpers"] / figures["reader.us_per_event.helpers"]
     )
     return figures
 

@@ -1,16 +1,12 @@
 """Fold stream events into the message they describe.
 
-``fold(state, event) -> state`` is the reference: a pure function over immutable
-snapshots, easy to test and to reason about (the same idea as the anthropic SDK's
-stream accumulator, written here for Bedrock's three stream shapes: Anthropic Messages,
-legacy Text Completions and ConverseStream).
+One fold, ``Accumulator``, for every wire and stream shape (Anthropic Messages events from the event
+stream or SSE, legacy Text Completions, ConverseStream): it keeps text pieces in lists and builds an
+immutable ``Snapshot`` only when asked. ``fold(state, event)`` and ``fold_all(events)`` are the same rules
+as pure functions over snapshots (the idea of the anthropic SDK's stream accumulator), for tests and
+lessons.
 
-Being pure, ``fold`` copies the growing text on every delta, which is quadratic over a
-long answer. ``Accumulator`` is the fast path ``helpers.stream`` uses while reading: it
-keeps text pieces in lists and builds a ``Snapshot`` only when asked. The tests check
-that both produce identical snapshots for the same events.
-
-Conventions shared by both:
+Conventions:
 - ``blocks`` are in order of first appearance; each stream index maps to one block.
 - a tool block's ``input`` is parsed when the block stops; ``None`` before that or if the
   JSON is incomplete or not an object. No input pieces at all means ``{}``.
@@ -35,7 +31,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from helpers.events import (
@@ -267,157 +263,7 @@ def _legacy_usage(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# --- the pure fold ---------------------------------------------------------------------------
-
-
-def _find(state: Snapshot, index: int) -> int:
-    try:
-        return state.indices.index(index)
-    except ValueError:
-        return -1
-
-
-def _put(state: Snapshot, index: int, block: Block, **changes: Any) -> Snapshot:
-    pos = _find(state, index)
-    if pos < 0:
-        blocks = (*state.blocks, block)
-        indices = (*state.indices, index)
-    else:
-        blocks = state.blocks[:pos] + (block,) + state.blocks[pos + 1 :]
-        indices = state.indices
-    text = "".join(b.text for b in blocks if isinstance(b, TextBlock))
-    return replace(state, blocks=blocks, indices=indices, text=text, **changes)
-
-
-def _existing(state: Snapshot, index: int) -> Block | None:
-    pos = _find(state, index)
-    return None if pos < 0 else state.blocks[pos]
-
-
-def _append_text(state: Snapshot, index: int, piece: str, **changes: Any) -> Snapshot:
-    block = _existing(state, index)
-    text = block.text if isinstance(block, TextBlock) else ""
-    return _put(state, index, TextBlock(text + piece), **changes)
-
-
-def _append_tool_json(state: Snapshot, index: int, piece: str, **changes: Any) -> Snapshot:
-    block = _existing(state, index)
-    if not isinstance(block, ToolUseBlock):
-        block = ToolUseBlock("", "", "", None)
-    return _put(state, index, replace(block, input_json=block.input_json + piece), **changes)
-
-
-def _append_thinking(state: Snapshot, index: int, thinking: str = "", signature: str = "", **changes: Any) -> Snapshot:
-    block = _existing(state, index)
-    if not isinstance(block, ThinkingBlock):
-        block = ThinkingBlock("", None)
-    sig = block.signature
-    if signature:
-        sig = (sig or "") + signature
-    return _put(state, index, ThinkingBlock(block.thinking + thinking, sig), **changes)
-
-
-def _append_redacted(state: Snapshot, index: int, data: str | bytes, **changes: Any) -> Snapshot:
-    block = _existing(state, index)
-    if isinstance(block, RedactedThinkingBlock) and type(block.data) is type(data):
-        data = block.data + data  # type: ignore[operator]
-    return _put(state, index, RedactedThinkingBlock(data), **changes)
-
-
-def _stop_block(state: Snapshot, index: int, **changes: Any) -> Snapshot:
-    block = _existing(state, index)
-    if isinstance(block, ToolUseBlock):
-        return _put(state, index, replace(block, input=_parse_tool_input(block.input_json)), **changes)
-    return replace(state, **changes)
-
-
-def fold(state: Snapshot, event: StreamEvent) -> Snapshot:
-    """Return the snapshot after ``event``. Pure: ``state`` is never modified."""
-    counts: dict[str, Any] = {
-        "event_count": state.event_count + 1,
-        "output_event_count": state.output_event_count + (1 if event.carries_output else 0),
-    }
-    ev: Any = event
-    kind = type(event)
-    if kind is TextDelta:
-        return _append_text(state, ev.index, ev.text, **counts)
-    if kind is InputJsonDelta:
-        return _append_tool_json(state, ev.index, ev.partial_json, **counts)
-    if kind is ThinkingDelta:
-        return _append_thinking(state, ev.index, thinking=ev.thinking, **counts)
-    if kind is SignatureDelta:
-        return _append_thinking(state, ev.index, signature=ev.signature, **counts)
-    if kind is ContentBlockStart:
-        return _put(state, ev.index, _block_from_start(ev.content_block), **counts)
-    if kind is ContentBlockStop or kind is ConverseBlockStop:
-        return _stop_block(state, ev.index, **counts)
-    if kind is MessageStart:
-        msg = ev.message
-        return replace(
-            state,
-            message_id=msg.get("id", state.message_id),
-            model=msg.get("model", state.model),
-            usage={**state.usage, **(msg.get("usage") or {})},
-            **counts,
-        )
-    if kind is MessageDelta:
-        return replace(
-            state,
-            stop_reason=ev.stop_reason,
-            stop_sequence=ev.stop_sequence,
-            usage={**state.usage, **(ev.usage or {})},
-            **counts,
-        )
-    if kind is MessageStop:
-        return replace(state, metrics={**state.metrics, **(ev.metrics or {})}, **counts)
-    if kind is CompletionChunk:
-        changes = dict(counts)
-        if ev.stop_reason is not None:
-            changes["stop_reason"] = ev.stop_reason
-            changes["stop_sequence"] = ev.stop if ev.stop_reason == "stop_sequence" else None
-        if ev.metrics:
-            changes["metrics"] = {**state.metrics, **ev.metrics}
-            changes["usage"] = {**state.usage, **_legacy_usage(ev.metrics)}
-        if ev.completion or _find(state, 0) < 0:
-            return _append_text(state, 0, ev.completion, **changes)
-        return replace(state, **changes)
-    if kind is ConverseBlockStart:
-        return _put(state, ev.index, _converse_block_from_start(ev.start), **counts)
-    if kind is ConverseBlockDelta:
-        delta = ev.delta
-        if "text" in delta:
-            return _append_text(state, ev.index, delta["text"], **counts)
-        if "toolUse" in delta:
-            return _append_tool_json(state, ev.index, delta["toolUse"].get("input", ""), **counts)
-        if "reasoningContent" in delta:
-            rc = delta["reasoningContent"]
-            if "redactedContent" in rc:
-                return _append_redacted(state, ev.index, rc["redactedContent"], **counts)
-            return _append_thinking(
-                state, ev.index, thinking=rc.get("text", ""), signature=rc.get("signature", ""), **counts
-            )
-        return replace(state, **counts)
-    if kind is ConverseMessageStop:
-        return replace(state, stop_reason=ev.stop_reason, **counts)
-    if kind is ConverseMetadata:
-        return replace(
-            state,
-            usage={**state.usage, **_converse_usage(ev.usage or {})},
-            metrics={**state.metrics, **(ev.metrics or {})},
-            **counts,
-        )
-    # Ping, ConverseMessageStart, UnknownEvent and anything newer: counted, nothing else.
-    return replace(state, **counts)
-
-
-def fold_all(events: Iterable[StreamEvent], state: Snapshot = EMPTY) -> Snapshot:
-    """Fold every event in order (the reference for ``Accumulator``)."""
-    for event in events:
-        state = fold(state, event)
-    return state
-
-
-# --- the fast path ---------------------------------------------------------------------------
+# --- the fold -------------------------------------------------------------------------------
 
 
 class _Building:
@@ -443,6 +289,9 @@ class _Building:
                 b.pieces.append(block.text)
         elif isinstance(block, ToolUseBlock):
             b = cls("tool_use", block.id, block.name)
+            if block.input_json:  # a snapshot taken mid-block (fold) carries its pieces on
+                b.pieces.append(block.input_json)
+            b.input = block.input
         elif isinstance(block, ThinkingBlock):
             b = cls("thinking")
             if block.thinking:
@@ -472,10 +321,10 @@ class _Building:
 
 
 class Accumulator:
-    """Mutable, append-only twin of ``fold`` for reading a live stream cheaply.
+    """The fold: events in, the message they describe out.
 
-    ``add(event)`` is O(1) per event; ``snapshot()`` builds an immutable ``Snapshot``
-    (cached until the next event). Reading ``snapshot()`` from another thread while one
+    ``add(event)`` is O(1) per event (text pieces kept in lists); ``snapshot()`` builds an immutable
+    ``Snapshot`` (cached until the next event). Reading ``snapshot()`` from another thread while one
     thread adds is safe; the snapshot may then be one event behind its own counters.
     """
 
@@ -512,6 +361,18 @@ class Accumulator:
             Ping: _ignore,
             ConverseMessageStart: _ignore,
         }
+
+    @classmethod
+    def from_snapshot(cls, state: Snapshot) -> Accumulator:
+        """An accumulator that continues from ``state`` (which is left untouched)."""
+        acc = cls()
+        for index, block in zip(state.indices, state.blocks, strict=True):
+            acc._replace(index, _Building.from_block(block))
+        acc.message_id, acc.model = state.message_id, state.model
+        acc.stop_reason, acc.stop_sequence = state.stop_reason, state.stop_sequence
+        acc.usage, acc.metrics = dict(state.usage), dict(state.metrics)
+        acc.event_count, acc.output_event_count = state.event_count, state.output_event_count
+        return acc
 
     def add(self, event: StreamEvent) -> None:
         self.event_count += 1
@@ -666,3 +527,19 @@ class Accumulator:
 
 def _ignore(_event: StreamEvent) -> None:
     return None
+
+
+def fold(state: Snapshot, event: StreamEvent) -> Snapshot:
+    """The snapshot after ``event``. Pure: ``state`` is never modified.
+
+    The same fold as ``Accumulator`` (it continues one from ``state``), so there is one set of rules; it
+    costs a copy of ``state`` per call, fine for a few events, not for reading a long stream.
+    """
+    acc = Accumulator.from_snapshot(state)
+    acc.add(event)
+    return acc.snapshot()
+
+
+def fold_all(events: Iterable[StreamEvent], state: Snapshot = EMPTY) -> Snapshot:
+    """Every event folded in order, starting from ``state``."""
+    return Accumulator.from_snapshot(state).add_all(events).snapshot()

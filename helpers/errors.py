@@ -15,10 +15,7 @@ a request body at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from helpers.stream import StreamResult
+from typing import Any
 
 __all__ = [
     "StreamError",
@@ -29,6 +26,9 @@ __all__ = [
     "StreamModelTimeout",
     "StreamServiceUnavailable",
     "StreamConnectionLost",
+    "StreamOverloaded",
+    "StreamApiError",
+    "MessagesApiError",
     "PayloadError",
     "PreflightError",
     "stream_error_class",
@@ -45,6 +45,10 @@ RETRYABLE_CODES = frozenset(
         "InternalServerException",
         "ModelNotReadyException",
         "ModelTimeoutException",
+        # The Messages API's errors (Anthropic's error types): in-band SSE errors, and 429 before the stream.
+        "overloaded_error",
+        "api_error",
+        "rate_limit_error",
     )
 )
 
@@ -67,7 +71,7 @@ class StreamError(Exception):
         message: str,
         *,
         code: str | None = None,
-        partial: StreamResult | None = None,
+        partial: Any = None,  # a helpers.stream_result.StreamResult (not imported: no import circle)
         details: dict[str, Any] | None = None,
     ) -> None:
         self.code = code if code is not None else self.default_code
@@ -139,6 +143,20 @@ class StreamConnectionLost(StreamError):
     fix = "The connection broke before the stream finished; the partial output is in .partial."
 
 
+class StreamOverloaded(StreamError):
+    """The Messages API's in-band ``overloaded_error`` (SSE ``event: error``)."""
+
+    default_code = "overloaded_error"
+    fix = "The service is overloaded right now: retry after a short wait; the partial output is in .partial."
+
+
+class StreamApiError(StreamError):
+    """The Messages API's in-band ``api_error``: the service failed mid-answer."""
+
+    default_code = "api_error"
+    fix = "The service failed while answering: retry; the partial output is in .partial."
+
+
 _BY_CODE: dict[str, type[StreamError]] = {
     cls.default_code.lower(): cls
     for cls in (
@@ -149,6 +167,8 @@ _BY_CODE: dict[str, type[StreamError]] = {
         StreamModelTimeout,
         StreamServiceUnavailable,
         StreamConnectionLost,
+        StreamOverloaded,
+        StreamApiError,
     )
 }
 
@@ -156,6 +176,41 @@ _BY_CODE: dict[str, type[StreamError]] = {
 def stream_error_class(code: str) -> type[StreamError]:
     """The ``StreamError`` subclass for a Bedrock error code (either spelling); base class if unknown."""
     return _BY_CODE.get(code.lower(), StreamError)
+
+
+class MessagesApiError(RuntimeError):
+    """The Messages API refused a request before streaming (an HTTP error with Anthropic's error body).
+
+    ``status`` is the HTTP status, ``error_type`` Anthropic's type (``invalid_request_error``,
+    ``authentication_error``, ``rate_limit_error``, ``overloaded_error``...), ``message`` the server's text.
+    """
+
+    def __init__(self, status: int, error_type: str, message: str, request_id: str | None = None,
+                 model_id: str | None = None) -> None:
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        self.request_id = request_id
+        self.model_id = model_id
+        model = f", model {model_id}" if model_id else ""
+        super().__init__(f"{error_type} (HTTP {status}{model}): {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in (429, 500, 503, 529) or self.error_type.lower() in RETRYABLE_CODES
+
+    @classmethod
+    def from_response(cls, status: int, content: bytes, request_id: str | None, model_id: str | None
+                      ) -> MessagesApiError:
+        import json
+
+        try:
+            body = json.loads(content)
+            error = body["error"]
+            return cls(status, str(error["type"]), str(error["message"]), request_id, model_id)
+        except (ValueError, KeyError, TypeError):
+            text = content[:500].decode("utf-8", "replace")
+            return cls(status, "http_error", text or f"HTTP {status} without a body", request_id, model_id)
 
 
 class PayloadError(ValueError):

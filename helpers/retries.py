@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from helpers.errors import RETRYABLE_CODES, StreamError
+from helpers.errors import RETRYABLE_CODES, MessagesApiError, StreamError
 from helpers.stream import StreamResult
 
 __all__ = ["with_retries", "backoff_delays", "is_retryable", "RETRYABLE_CODES"]
@@ -51,6 +51,8 @@ def _code_of(exc: BaseException) -> str:
         return exc.code
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
+    if isinstance(exc, MessagesApiError):  # the Messages API's refusals carry Anthropic's error type
+        return exc.error_type
     return ""
 
 
@@ -104,7 +106,7 @@ def with_retries(
                 result.wait_for_output()
                 result.attempts = attempt
             return result
-        except (StreamError, ClientError) as exc:
+        except (StreamError, ClientError, MessagesApiError) as exc:
             if attempt == attempts or not is_retryable(exc, codes):
                 raise
             delay = delays[attempt - 1]

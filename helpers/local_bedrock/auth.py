@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from .errors import BedrockError
-from .sigv4 import ParsedAuthorization, SignatureProblem, check_envelope, parse_authorization, verify
+from .sigv4 import SERVICE, ParsedAuthorization, SignatureProblem, check_envelope, parse_authorization, verify
 
 SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str
 
@@ -65,19 +65,23 @@ class Authorizer:
         return bool(self.keys) or self.bearer_token is not None
 
     def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes | None = None,
-                 query: bytes = b"", *, body_sha256: str | None = None) -> None:
-        """Judge a whole request; give the body or, when it was hashed as it arrived, its ``body_sha256``."""
+                 query: bytes = b"", *, body_sha256: str | None = None,
+                 services: tuple[str, ...] = (SERVICE,)) -> None:
+        """Judge a whole request; give the body or, when it was hashed as it arrived, its ``body_sha256``.
+
+        ``services``: the signing names the route accepts (the Messages API route also takes ``bedrock-mantle``).
+        """
         if not self.locked:
             return
         value = headers.get("authorization", "").strip()
         if value[:7].lower() == "bearer ":
             self._check_bearer(value[7:].strip())
         elif value:
-            self._check_sigv4(value, method, raw_path, query, headers, body, body_sha256)
+            self._check_sigv4(value, method, raw_path, query, headers, body, body_sha256, services)
         else:
             raise self._missing()
 
-    def precheck(self, headers: dict[str, str]) -> None:
+    def precheck(self, headers: dict[str, str], services: tuple[str, ...] = (SERVICE,)) -> None:
         """Everything that can be judged from the headers alone, before the body is read.
 
         A request refused here never has its body read, parsed or logged; only a SigV4 request from a
@@ -94,7 +98,7 @@ class Authorizer:
             self._check_sigv4(value, "", b"", b"", headers, None, None)  # raises: only the token is accepted
         else:
             try:
-                check_envelope(self._known(parse_authorization(value)), headers)
+                check_envelope(self._known(parse_authorization(value)), headers, services=services)
             except SignatureProblem as problem:
                 raise BedrockError(403, problem.error_type, problem.message) from None
 
@@ -131,7 +135,8 @@ class Authorizer:
         return parsed
 
     def _check_sigv4(self, value: str, method: str, raw_path: bytes, query: bytes,
-                     headers: dict[str, str], body: bytes | None, body_sha256: str | None) -> None:
+                     headers: dict[str, str], body: bytes | None, body_sha256: str | None,
+                     services: tuple[str, ...] = (SERVICE,)) -> None:
         if not self.keys:
             raise BedrockError(403, "UnrecognizedClientException",
                                "The security token included in the request is invalid: this endpoint "
@@ -139,7 +144,7 @@ class Authorizer:
         try:
             parsed = self._known(parse_authorization(value))
             verify(parsed, self.keys[parsed.access_key], method, raw_path, query, headers, body,
-                   body_sha256=body_sha256)
+                   body_sha256=body_sha256, services=services)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
-from . import converse, frames
+from . import converse, frames, messages_api
 from .auth import Authorizer, SigV4Keys
 from .bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
 from .calls import CallLog, CallRecord, recorded_body
@@ -49,6 +49,7 @@ from .operations import (
     request_region,
 )
 from .pacing import LatencyModel, rng_for, schedule, sleep_until
+from .sigv4 import SERVICE as SIGV4_SERVICE
 from .upstream import make_passthrough
 
 log = logging.getLogger("helpers.local_bedrock")
@@ -115,6 +116,7 @@ class BedrockApp:
         self.calls = calls
         self.faults = faults
         self.tasks: set[asyncio.Task] = set()
+        self.messages_route = messages_api.MessagesRoute(self)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -164,7 +166,8 @@ class BedrockApp:
         return body
 
     async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
-                               receive: Any, keep: int, check: bool = True) -> tuple[Body, BedrockError | None]:
+                               receive: Any, keep: int, check: bool = True,
+                               services: tuple[str, ...] = (SIGV4_SERVICE,)) -> tuple[Body, BedrockError | None]:
         """The body, and the refusal when the credentials fail; nothing of a refused body is kept.
 
         Credentials the headers alone condemn (none, an unknown key, a wrong token, a stale date) are refused
@@ -174,12 +177,13 @@ class BedrockApp:
         if not check:
             return await self._read_body(scope, receive, keep), None
         try:
-            self.auth.precheck(headers)
+            self.auth.precheck(headers, services)
         except BedrockError as error:
             return await self._read_body(scope, receive, 0), error
         body = await self._read_body(scope, receive, keep)
         try:
-            self.auth(method, raw_path, headers, body_sha256=body.sha256)
+            self.auth(method, raw_path, headers, query=scope.get("query_string", b""), body_sha256=body.sha256,
+                      services=services)
         except BedrockError as error:
             return Body(b"", body.size, body.sha256), error
         return body, None
@@ -229,13 +233,17 @@ class BedrockApp:
                 return
             await self._control(method, raw_path, scope.get("query_string", b""), body, send)
             return
+        if messages_api.handles(raw_path):  # the Messages API (SSE): its own request and answer shapes
+            await self.messages_route.serve(scope, headers, receive, send, t0, received_at)
+            return
         match = _MODEL_PATH.match(raw_path)
         if match is None:
             await self._read_body(scope, receive, 0)  # drained, not kept: the connection stays usable
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
-                "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse and /converse-stream.",
+                "POST /model/{modelId}/invoke, /invoke-with-response-stream, /converse and /converse-stream, "
+                "and POST /anthropic/v1/messages (the Messages API).",
             ))
             return
         operation = _OPERATIONS[match.group(2)]
@@ -727,6 +735,11 @@ class LocalBedrock:
     def endpoint_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """The base URL for the anthropic SDK's clients (they append ``/v1/messages``)."""
+        return f"{self.endpoint_url}/anthropic"
 
     @property
     def calls(self) -> list[CallRecord]:

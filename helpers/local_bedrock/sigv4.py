@@ -68,14 +68,15 @@ def parse_authorization(value: str) -> ParsedAuthorization:
 
 
 def check_envelope(parsed: ParsedAuthorization, headers: dict[str, str],
-                   now: datetime.datetime | None = None) -> None:
+                   now: datetime.datetime | None = None, services: tuple[str, ...] = (SERVICE,)) -> None:
     """Every check that needs no body: service, date, clock skew, signed headers.
 
     Run before a byte of the body is read, so a request that can never pass costs the server nothing.
+    ``services``: the signing names the route accepts (the Messages API route also takes ``bedrock-mantle``).
     """
-    if parsed.service != SERVICE:
+    if parsed.service not in services:
         raise SignatureProblem("InvalidSignatureException",
-                               f"Credential should be scoped to correct service: '{SERVICE}'. "
+                               f"Credential should be scoped to correct service: '{services[0]}'. "
                                f"The request was signed for {parsed.service!r}.")
     timestamp = headers.get("x-amz-date", "")
     try:
@@ -106,8 +107,8 @@ class _KnownPayloadSigner(SigV4Auth):
     re-reading) the bytes; everything else in the canonical request is botocore's own code.
     """
 
-    def __init__(self, credentials: Credentials, region: str, payload_sha256: str) -> None:
-        super().__init__(credentials, SERVICE, region)
+    def __init__(self, credentials: Credentials, service: str, region: str, payload_sha256: str) -> None:
+        super().__init__(credentials, service, region)
         self._payload_sha256 = payload_sha256
 
     def payload(self, request: AWSRequest) -> str:
@@ -117,13 +118,13 @@ class _KnownPayloadSigner(SigV4Auth):
 def verify(
     parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
     headers: dict[str, str], body: bytes | None = None, now: datetime.datetime | None = None,
-    *, body_sha256: str | None = None,
+    *, body_sha256: str | None = None, services: tuple[str, ...] = (SERVICE,),
 ) -> None:
     """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names.
 
     Give the body, or only its SHA-256 hex digest (``body_sha256``) when the body was hashed as it arrived.
     """
-    check_envelope(parsed, headers, now)
+    check_envelope(parsed, headers, now, services)
     if body_sha256 is None:
         body_sha256 = sha256(body or b"").hexdigest()
     timestamp = headers["x-amz-date"]
@@ -141,7 +142,8 @@ def verify(
         if name in headers:
             request.headers[name] = headers[name]
     request.context["timestamp"] = timestamp
-    signer = _KnownPayloadSigner(Credentials(parsed.access_key, secret_key), parsed.region, body_sha256)
+    signer = _KnownPayloadSigner(Credentials(parsed.access_key, secret_key), parsed.service, parsed.region,
+                                 body_sha256)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, parsed.signature):

@@ -224,7 +224,9 @@ def test_any_split_of_tool_json_accumulates_to_the_same_object(
     assert StreamResult.from_events(events).snapshot == pure
 
 
-# --- property: the fast path equals the pure fold, for arbitrary event sequences ----------------
+# --- property: folding on from any snapshot equals reading straight through ------------------------
+# There is one fold (Accumulator); fold(state, event) continues it from a snapshot. So a snapshot must hold
+# everything the fold needs, whatever the events so far: nothing may be lost between two events.
 
 small_text = st.text(max_size=6)
 index = st.integers(min_value=0, max_value=3)
@@ -296,6 +298,7 @@ any_event = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(events=st.lists(any_event, max_size=40))
 def test_fast_path_equals_pure_fold(events: list[StreamEvent]) -> None:
+    """Reading straight through (Accumulator) equals folding event by event from each snapshot (fold)."""
     acc = Accumulator()
     state = EMPTY
     for event in events:

@@ -1,0 +1,413 @@
+"""``POST /anthropic/v1/messages``: Anthropic's Messages API as Bedrock serves it, answered as JSON or SSE.
+
+The second integration (BEDROCK-2026, "Two integrations"): the model goes in the body, the API version in
+the ``anthropic-version`` header, betas in ``anthropic-beta``, and ``"stream": true`` answers with
+server-sent events instead of AWS event-stream frames. Everything behind the wire is shared with
+InvokeModel: the catalogue and body rules (``helpers.bedrock_rules``), the responder's plan, the pacing
+schedule, the call log, the fault book and the authorizer. This module only translates the request into
+an InvokeModel body and the plan into Anthropic's JSON / SSE.
+
+Details no source confirms for the bedrock-runtime route (its response headers, whether invocation
+metrics travel, error bodies, which models it serves, the ping cadence) follow Anthropic's documented
+Messages API and are all in the "unconfirmed" block below, so each can be changed in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from . import sse
+from .bodies import json_text_problem
+from .calls import recorded_body
+from .errors import BedrockError
+from .faults import Fault, message_for
+from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
+from .pacing import rng_for, schedule, sleep_until
+
+if TYPE_CHECKING:
+    from .calls import CallRecord
+    from .server import BedrockApp
+
+Send = Callable[[dict], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict]]
+
+# The path under both hosts: bedrock-mantle.{region}.api.aws/anthropic (the SDK's AnthropicBedrockMantle) and
+# bedrock-runtime.{region}.amazonaws.com/anthropic (AWS's user guide; the exact route there is unconfirmed).
+# The anthropic SDK appends /v1/messages to its base URL.
+ROUTE = b"/anthropic/v1/messages"
+MESSAGES = "Messages"  # operation names in the call log and the fault book
+MESSAGES_STREAM = "MessagesStream"
+# SigV4 signing names: "bedrock-mantle" is the SDK's (AnthropicBedrockMantle); "bedrock" on bedrock-runtime.
+SIGNING_NAMES = ("bedrock", "bedrock-mantle")
+# The version the course's InvokeModel rules know; a dated header version maps to it (see _version).
+_BEDROCK_VERSION = "bedrock-2023-05-31"
+_DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# ---- unconfirmed: Anthropic's documented Messages API behaviour, chosen where Bedrock's is unknown ----
+# Anthropic documents this integration for "Opus 4.7 and later"; whether ARN-versioned models answer here
+# is unconfirmed. Off: they are refused with a pointer to InvokeModel.
+SERVES_ARN_VERSIONED_MODELS = False
+# From this API version on, sampling parameters are refused even at their defaults (BEDROCK-2026, SDK 2.x).
+STRICT_SAMPLING_FROM = "2026-10-21"
+# Anthropic's streaming docs show one ping after the first content_block_start; a long silence (thinking,
+# a slow tool input) gets keep-alive pings. Their interval is not documented: 5 s of real time.
+PING_AFTER_FIRST_BLOCK_START = True
+PING_EVERY_S = 5.0
+# Anthropic's message_stop carries nothing but its type; InvokeModel's carries invocation metrics. Which
+# the bedrock-runtime route sends is unconfirmed: Anthropic's shape.
+SEND_INVOCATION_METRICS = False
+# Anthropic answers with a "request-id" header and echoes it in error bodies; Bedrock adds x-amzn-requestid.
+REQUEST_ID_HEADERS = (b"request-id", b"x-amzn-requestid")
+# Anthropic's error types by HTTP status (docs, "Errors"); a credential refusal is 401 there.
+ERROR_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+# An event-stream exception fault on this route becomes the SSE error Anthropic would send.
+SSE_ERROR_FOR_EXCEPTION = {
+    "throttlingException": "overloaded_error",
+    "serviceUnavailableException": "overloaded_error",
+    "internalServerException": "api_error",
+    "modelStreamErrorException": "api_error",
+    "modelTimeoutException": "api_error",
+    "validationException": "invalid_request_error",
+}
+SSE_ERROR_MESSAGES = {"overloaded_error": "Overloaded", "api_error": "Internal server error"}
+# -------------------------------------------------------------------------------------------------------
+
+
+class MessagesError(Exception):
+    """A refusal before any byte of the answer: an HTTP status and Anthropic's error object."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type or ERROR_TYPE_BY_STATUS.get(status, "api_error")
+
+    @classmethod
+    def from_bedrock(cls, error: BedrockError, *, auth: bool = False) -> MessagesError:
+        if auth:  # AWS answers 403 for a bad signature or key; Anthropic's API 401 authentication_error
+            return cls(401, error.message, "authentication_error")
+        return cls(error.status, error.message)
+
+
+def handles(raw_path: bytes) -> bool:
+    return raw_path.rstrip(b"/") == ROUTE
+
+
+def _request_id() -> str:
+    return "req_bdrk_" + uuid.uuid4().hex[:24]
+
+
+def _headers(request_id: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", content_type), *((name, request_id.encode()) for name in REQUEST_ID_HEADERS)]
+
+
+async def respond_error(send: Send, error: MessagesError, request_id: str | None = None) -> None:
+    request_id = request_id or _request_id()
+    body = json.dumps(sse.error_body(error.error_type, error.message, request_id)).encode()
+    head = _headers(request_id, b"application/json") + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": error.status, "headers": head})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def credential_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers as the shared ``Authorizer`` judges them: an ``x-api-key`` becomes a Bearer token.
+
+    Both at once is refused (BEDROCK-2026: a key in ``Authorization: Bearer`` or ``x-api-key``, not both).
+    """
+    api_key = headers.get("x-api-key")
+    if api_key is not None and headers.get("authorization"):
+        raise MessagesError(401, "Send one credential: a Bedrock API key in x-api-key or an Authorization "
+                                 "header (Bearer key or SigV4 signature), not both.", "authentication_error")
+    if api_key is not None:  # the anthropic SDK's Anthropic(api_key=...) sends the key here
+        return {**headers, "authorization": f"Bearer {api_key}"}
+    return headers
+
+
+def _version(headers: dict[str, str]) -> str:
+    """The InvokeModel-body version that gives the header's version the same rules."""
+    value = headers.get("anthropic-version")
+    if value is None:
+        raise MessagesError(400, "anthropic-version: header is required. Send anthropic-version: 2023-06-01 "
+                                 "(the anthropic SDK sends it for you).")
+    value = value.strip()
+    if not _DATED.match(value):
+        raise MessagesError(400, f"anthropic-version: {value!r} is not a valid version; use a date such as "
+                                 "2023-06-01.")
+    # A dated version from STRICT_SAMPLING_FROM on keeps its date: the body rules then refuse sampling
+    # parameters even at defaults. Earlier versions behave as Bedrock's own version string.
+    return value if value >= STRICT_SAMPLING_FROM else _BEDROCK_VERSION
+
+
+def _betas(headers: dict[str, str]) -> list[str]:
+    return [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
+
+
+def _problem_text(problems: list[Any]) -> str:
+    first = problems[0]
+    path = first.path if first.path not in ("", "#") else "body"
+    return f"{path}: {first.rule}" + (f" ({first.fix})" if getattr(first, "fix", "") else "")
+
+
+def _peek(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):  # too deep to parse: the body rules answer it with a 400
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
+    parsed, problems = parse_body(body)
+    if problems:
+        raise MessagesError(400, _problem_text(problems))
+    if not isinstance(parsed, dict):
+        raise MessagesError(400, "body: expected a JSON object with model, max_tokens and messages")
+    model = parsed.get("model")
+    if not isinstance(model, str) or not model:
+        raise MessagesError(400, "model: Field required. On this route the model id goes in the body, e.g. "
+                                 '"model": "global.anthropic.claude-sonnet-5-5".')
+    stream = parsed.get("stream", False)
+    if not isinstance(stream, bool):
+        raise MessagesError(400, f"stream: expected true or false, not {stream!r}")
+    for key in ("anthropic_version", "anthropic_beta"):
+        if key in parsed:
+            header = key.replace("_", "-")
+            raise MessagesError(400, f"{key}: Extra inputs are not permitted. On the Messages API it is the "
+                                     f"{header} header, not a body field.")
+    return parsed, model, stream
+
+
+class MessagesRoute:
+    """Serves the route for one ``BedrockApp`` (its seed, pacing, call log, faults and authorizer)."""
+
+    def __init__(self, app: BedrockApp) -> None:
+        self.app = app
+
+    async def serve(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send,
+                    t0: float, received_at: float) -> None:
+        app = self.app
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        request_id = _request_id()
+        # Credentials are judged before the body is kept (the endpoint's rule for a locked room, server.py):
+        # a refused request leaves only its refusal in the call log.
+        try:
+            judged = credential_headers(headers)
+            read, refusal = await app._authorized_body(scope, method, raw_path, judged, receive, MAX_BODY_BYTES,
+                                                       services=SIGNING_NAMES)
+            if refusal is not None:
+                raise MessagesError.from_bedrock(refusal, auth=True)
+        except MessagesError as error:
+            await app._read_body(scope, receive, 0)  # whatever is left, drained unkept: the connection lives on
+            record = app.calls.new(MESSAGES, "", None, received_at)
+            app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
+                             done=True)
+            await respond_error(send, error, request_id)
+            return
+        body = read.data
+        # Every call is logged, refused ones too (as InvokeModel's are): model and stream as far as readable.
+        peeked = _peek(body)
+        operation = MESSAGES_STREAM if peeked.get("stream") is True else MESSAGES
+        model_seen = peeked.get("model") if isinstance(peeked.get("model"), str) else ""
+        logged, logged_json = recorded_body(body, read.size, read.sha256)
+        record = app.calls.new(operation, model_seen, logged, received_at, logged_json)
+        try:
+            if method != "POST":
+                raise MessagesError(405, f"{ROUTE.decode()} is called with POST, not {method}.",
+                                    "invalid_request_error")
+            if not read.complete:
+                raise MessagesError(413, f"The request body is {read.size:,} bytes, above the limit of "
+                                         f"{MAX_BODY_BYTES:,} bytes: send fewer or smaller images, or a shorter "
+                                         "conversation.")
+            problem = json_text_problem(body)
+            if problem is not None:
+                raise MessagesError(400, f"body: {problem[0]} ({problem[1]})")
+            if app.passthrough is not None:
+                # Recording and replay (upstream.py, cassettes.py) cover the event-stream operations; answering
+                # here from the local model would pass a made-up answer off as the recorded one.
+                raise MessagesError(501, "This endpoint records or replays InvokeModel/Converse traffic; the "
+                                         "Messages API route is not recorded or replayed. Start it without "
+                                         "--record/--replay/--upstream to use this route.", "api_error")
+            content_type = headers.get("content-type")
+            if content_type is not None and content_type.split(";")[0].strip().lower() != "application/json":
+                raise MessagesError(400, f"Content-Type {content_type!r} is not supported: send the body as "
+                                         "JSON with Content-Type application/json.")
+            version = _version(headers)
+            parsed, model_id, stream = _read_request(body)
+            plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record)
+            if fault is not None and fault.error == "drop":
+                # A response started and never finished: hypercorn closes the connection mid-answer.
+                app.calls.update(record, status=0, error="drop", done=True)
+                content_type = sse.CONTENT_TYPE if stream else b"application/json"
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": _headers(request_id, content_type)})
+                await send({"type": "http.response.body", "body": b"", "more_body": True})
+                return
+            if fault is not None and fault.error == "stall":
+                await asyncio.sleep(fault.seconds)
+            rng_key = json.dumps(parsed, sort_keys=True).encode()
+            if not stream:
+                await self._answer(send, record, plan, model_id, rng_key, t0, request_id)
+                return
+            fault = app.faults.take(operation, (model_id, info_id), at="event")
+            if fault is not None:
+                app.calls.update(record, fault=fault.as_dict())
+            await self._stream(receive, send, record, plan, model_id, rng_key, t0, fault, request_id)
+        except MessagesError as error:
+            app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
+                             done=True)
+            await respond_error(send, error, request_id)
+
+    def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
+              record: CallRecord) -> tuple[Any, str, Fault | None]:
+        app = self.app
+        try:
+            info = resolve_model(model_id)
+        except ModelLookupError as error:
+            raise MessagesError(error.status, f"model: {error.message}") from None
+        if info.integration != "messages_api" and not SERVES_ARN_VERSIONED_MODELS:
+            raise MessagesError(404, f"model: {model_id} is served through InvokeModel / Converse (Anthropic's "
+                                     "'legacy' Bedrock integration), not the Messages API. Call it with "
+                                     "invoke_model_with_response_stream, or pick Claude Opus 4.7 or later here, "
+                                     'e.g. "global.anthropic.claude-sonnet-5-5".')
+        fault = app.faults.take(operation, (model_id, info.base_id), at="request")
+        if fault is not None:
+            app.calls.update(record, fault=fault.as_dict())
+            if fault.error not in ("drop", "stall"):
+                raise MessagesError(BedrockError.named(fault.error).status, message_for(fault))
+        bedrock_body = {k: v for k, v in parsed.items() if k not in ("model", "stream")}
+        bedrock_body["anthropic_version"] = version
+        if betas:
+            bedrock_body["anthropic_beta"] = betas
+        problems = check_body(bedrock_body, info)
+        if problems:
+            raise MessagesError(400, _problem_text(problems))
+        plan = plan_response(bedrock_body, info, seed=app.seed)
+        app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
+                         output_tokens=plan.output_tokens)
+        return plan, info.base_id, fault
+
+    # ---- non-streaming ------------------------------------------------------------------------
+
+    async def _answer(self, send: Send, record: CallRecord, plan: Any, model_id: str, rng_key: bytes,
+                      t0: float, request_id: str) -> None:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        offsets = schedule([c.output_tokens for c in plan.chunks], app.latency, app.time_scale,
+                           rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
+        done_ms = offsets[-1] if offsets else 0.0
+        app.calls.update(record, schedule_ms=[done_ms])
+        await sleep_until(loop, t0 + done_ms / 1000)
+        app.calls.sent(record, [round((loop.time() - t0) * 1000, 3)])
+        app.calls.update(record, done=True)
+        payload = json.dumps(plan.response_body, ensure_ascii=False).encode()
+        head = _headers(request_id, b"application/json") + [(b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+    # ---- streaming ----------------------------------------------------------------------------
+
+    async def _stream(self, receive: Receive, send: Send, record: CallRecord, plan: Any, model_id: str,
+                      rng_key: bytes, t0: float, fault: Fault | None, request_id: str) -> None:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        chunks = plan.chunks
+        offsets = schedule([c.output_tokens for c in chunks], app.latency, app.time_scale,
+                           rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
+        app.calls.update(record, schedule_ms=offsets)
+        events = [sse.encode_event(self._payload(c.payload, record)) for c in chunks]
+        ping_after = next((i for i, c in enumerate(chunks) if c.payload.get("type") == "content_block_start"),
+                          None) if PING_AFTER_FIRST_BLOCK_START else None
+        cut = len(chunks) if fault is None else min(fault.after, len(chunks))
+        main = asyncio.current_task()
+        assert main is not None
+        state = {"finished": False, "gone": False}
+
+        async def watch() -> None:
+            while True:  # after the body, receive() only ever yields http.disconnect
+                if (await receive())["type"] == "http.disconnect":
+                    if not state["finished"]:
+                        state["gone"] = True
+                        main.cancel()
+                    return
+
+        watcher = loop.create_task(watch())
+        try:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": _headers(request_id, sse.CONTENT_TYPE) + [(b"cache-control", b"no-cache")]})
+            await self._send_events(send, record, events, offsets, t0, 0, cut, ping_after)
+            if fault is not None:
+                if fault.error == "drop":
+                    app.calls.update(record, error="drop", done=True)
+                    return  # a body never ended: hypercorn closes the connection
+                if fault.error != "stall":
+                    error_type = SSE_ERROR_FOR_EXCEPTION.get(fault.error, fault.error)
+                    message = fault.message or SSE_ERROR_MESSAGES.get(error_type) or message_for(fault)
+                    app.calls.update(record, error=error_type, error_message=message)
+                    # HTTP status stays 200: the error travels in the stream, as its own SSE event.
+                    await send({"type": "http.response.body", "more_body": True,
+                                "body": sse.error_event(error_type, message, request_id)})
+                    state["finished"] = True
+                    app.calls.update(record, done=True)
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
+                shifted = [o + fault.seconds * 1000 for o in offsets]
+                await self._send_events(send, record, events, shifted, t0, cut, len(chunks), None)
+            state["finished"] = True
+            app.calls.update(record, done=True)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if state["gone"]:
+                main.uncancel()
+                app.calls.update(record, error="client disconnected", done=True)
+                return
+            raise
+        finally:
+            state["finished"] = True
+            watcher.cancel()
+
+    def _payload(self, payload: dict[str, Any], record: CallRecord) -> dict[str, Any]:
+        if SEND_INVOCATION_METRICS or payload.get("type") != "message_stop":
+            return payload
+        return {k: v for k, v in payload.items() if k != "amazon-bedrock-invocationMetrics"}
+
+    async def _send_events(self, send: Send, record: CallRecord, events: list[bytes], offsets: list[float],
+                           t0: float, start: int, stop: int, ping_after: int | None) -> None:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        i = start
+        while i < stop:
+            due = t0 + offsets[i] / 1000
+            # Keep-alive pings while the next event is far off (PING_EVERY_S of real time); never before
+            # message_start, which Anthropic documents as the first event.
+            while i > 0 and due - loop.time() > PING_EVERY_S:
+                await asyncio.sleep(PING_EVERY_S)
+                await send({"type": "http.response.body", "body": sse.PING, "more_body": True})
+            if loop.time() < due:
+                await sleep_until(loop, due)
+            now = loop.time()
+            j = i + 1  # everything already due goes out in one write (at time_scale 0: all of it)
+            while j < stop and t0 + offsets[j] / 1000 <= now:
+                j += 1
+            parts = events[i:j]
+            if ping_after is not None and i <= ping_after < j:
+                parts.insert(ping_after - i + 1, sse.PING)
+            app.calls.sent(record, [round((now - t0) * 1000, 3)] * (j - i))
+            await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+            i = j

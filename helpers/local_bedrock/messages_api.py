@@ -207,13 +207,16 @@ class MessagesRoute:
         # Credentials are judged before the body is kept (the endpoint's rule for a locked room, server.py):
         # a refused request leaves only its refusal in the call log.
         try:
-            judged = credential_headers(headers)
+            try:
+                judged = credential_headers(headers)
+            except MessagesError:
+                await app._read_body(scope, receive, 0)  # drained unkept: the connection lives on
+                raise
             read, refusal = await app._authorized_body(scope, method, raw_path, judged, receive, MAX_BODY_BYTES,
                                                        services=SIGNING_NAMES)
-            if refusal is not None:
+            if refusal is not None:  # its body was drained unkept by _authorized_body
                 raise MessagesError.from_bedrock(refusal, auth=True)
         except MessagesError as error:
-            await app._read_body(scope, receive, 0)  # whatever is left, drained unkept: the connection lives on
             record = app.calls.new(MESSAGES, "", None, received_at)
             app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
                              done=True)

@@ -34,8 +34,25 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from helpers.bedrock_rules import ModelLookupError, resolve_model
-from helpers.errors import PreflightError
+from helpers.bedrock_rules import (
+    ANTHROPIC_VERSION,
+    ModelInfo,
+    ModelLookupError,
+    current_models,
+    identify_model,
+    resolve_model,
+)
+from helpers.bedrock_rules.messages import (
+    ADAPTIVE_UNSUPPORTED,
+    DATED_VERSION_UNSUPPORTED,
+    EFFORT_UNSUPPORTED,
+    MODEL_ERROR_PREFIX,
+    SAMPLING_BOTH,
+    THINKING_ENABLED_REMOVED,
+    sampling_deprecated,
+)
+from helpers.errors import PayloadError, PreflightError
+from helpers.payloads import model_fix, validate_body
 
 __all__ = [
     "bedrock_runtime",
@@ -45,6 +62,7 @@ __all__ = [
     "resolve_backend",
     "preflight",
     "explain",
+    "describe_model",
     "PreflightError",
     "BACKENDS",
     "DEFAULT_REGION",
@@ -152,28 +170,128 @@ def _stop_servers() -> None:
 
 # --- preflight ---------------------------------------------------------------------------------
 
+# Access to models, as of 2026 (AWS user guide, "Request access to models"): the console's "Model access"
+# page is retired; every serverless model is enabled for identities allowed the AWS Marketplace actions
+# below, the first call starts the subscription in the background (up to 15 minutes), and Anthropic
+# models may first need a one-time use-case form. Access is restricted with IAM policies and SCPs.
+_ACCESS_FLOW = (
+    "Bedrock enables a model on its first call for identities allowed aws-marketplace:Subscribe and "
+    "aws-marketplace:ViewSubscriptions (the subscription can take up to 15 minutes to become active), "
+    "Anthropic models first need the one-time use-case form (Bedrock console, model catalogue, the model's "
+    "page), and an IAM policy or SCP may deny the model"
+)
 
-def _profile_prefix(region: str) -> str:
-    if region.startswith("eu-"):
-        return "eu."
-    if region.startswith("ap-"):
-        return "apac."
-    return "us."
+_API_NAMES = {
+    "arn_versioned": "InvokeModel / Converse (ARN-versioned ids)",
+    "messages_api": "the Messages API at /anthropic/v1/messages (also InvokeModel through its profile ids)",
+}
 
 
-def _is_legacy(model_id: str | None) -> bool:
-    if not model_id:
-        return False
-    try:
-        return resolve_model(model_id).legacy
-    except ModelLookupError:
-        return False
+def _adaptive_model() -> ModelInfo | None:
+    """The newest current model on InvokeModel that thinks adaptively (the catalogue lists oldest first)."""
+    adaptive = [m for m in current_models() if "adaptive" in m.thinking and m.integration == "arn_versioned"]
+    return adaptive[-1] if adaptive else None
 
 
-def explain(exc: BaseException, *, model_id: str | None = None, region: str | None = None) -> str | None:
-    """One plain sentence with the fix for a first-day setup failure, or None if ``exc`` is not one."""
-    region = region or aws_region()
+def _body_fixes() -> tuple[tuple[str, str], ...]:
+    """Bedrock's texts for the per-model body rules, each with the fix (used when the body is not at hand)."""
+    adaptive = _adaptive_model()
+    with_adaptive = f", or use a model with adaptive thinking such as {adaptive.recommended_id()}" if adaptive else ""
+    with_effort = f", or use a model with effort levels such as {adaptive.recommended_id()}" if adaptive else ""
+    return (
+        (SAMPLING_BOTH, "send temperature or top_p, not both (Claude 4.5 models and later)"),
+        (
+            sampling_deprecated("")[1:],
+            "leave temperature, top_p and top_k out: this model takes no sampling parameters",
+        ),
+        (
+            THINKING_ENABLED_REMOVED,
+            'send "thinking": {"type": "adaptive"} and "output_config": {"effort": "medium"} instead of a budget',
+        ),
+        (
+            ADAPTIVE_UNSUPPORTED,
+            'send "thinking": {"type": "enabled", "budget_tokens": 2048} (at least 1,024, below max_tokens)'
+            + with_adaptive,
+        ),
+        (
+            DATED_VERSION_UNSUPPORTED.split("}", 1)[1],
+            f'send "anthropic_version": "{ANTHROPIC_VERSION}" (the anthropic SDK 2.x: pass '
+            f'extra_body={{"anthropic_version": "{ANTHROPIC_VERSION}"}})',
+        ),
+        (EFFORT_UNSUPPORTED, "leave output_config.effort out on this model" + with_effort),
+    )
+
+
+def _classify(code: str, message: str) -> str | None:
+    """Bedrock's reason for refusing a model id, in ``ModelLookupError.reason``'s words; None if not a model error."""
+    lowered = message.lower()
+    if "end of its life" in lowered:
+        return "end_of_life"
+    if "as legacy" in lowered:
+        return "legacy_inactive"
+    if code == "AccessDeniedException":
+        return "iam" if "not authorized to perform" in lowered else "access"
+    if "on-demand throughput" in lowered:
+        return "on_demand"
+    if "model identifier is invalid" in lowered:
+        return "invalid"
+    if code == "ResourceNotFoundException":
+        return "not_found"
+    return None
+
+
+def _model_sentence(reason: str, model_id: str | None, region: str) -> str:
     model = model_id or "this model"
+    if reason == "iam":
+        return (
+            "Your AWS identity is not allowed to call Bedrock: ask for an IAM policy that allows "
+            "bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on this model and its inference profile."
+        )
+    if reason == "access":
+        return f"Your account cannot use {model} in {region} yet: {_ACCESS_FLOW}."
+    fix = model_fix(model_id, reason)
+    if reason == "end_of_life":
+        return f"{model} has reached end of life on Amazon Bedrock: {fix}."
+    if reason == "legacy_inactive":
+        return f"{model} is a Legacy model this account has not used in the last 15 days, so Bedrock refuses it: {fix}."
+    if reason == "on_demand":
+        return f"{model} cannot be called on demand by its base id: {fix}."
+    if reason == "not_found":
+        return f"Bedrock could not find {model!r} in {region}: {fix}."
+    return f"Bedrock does not know the model id {model!r} in {region}: {fix}."
+
+
+def _body_sentence(message: str, model_id: str | None, body: Any) -> str | None:
+    model = model_id or "this model"
+    if body is not None and model_id:
+        try:
+            validate_body(body, model_id)
+        except PayloadError as err:
+            problem = next((p for p in err.problems if p.rule in message), err.problems[0])
+            return f"Bedrock refused the request body for {model} ({problem.path}: {problem.rule}): {problem.fix}."
+    for text, fix in _body_fixes():
+        if text in message:
+            return f"Bedrock refused the request body for {model}: {fix}."
+    if message.startswith("Malformed input request") or message.startswith(MODEL_ERROR_PREFIX):
+        return (
+            f"Bedrock refused the request body for {model}: check it with "
+            "helpers.payloads.validate_body(body, model_id), which names every problem and its fix."
+        )
+    return None
+
+
+def explain(
+    exc: BaseException, *, model_id: str | None = None, region: str | None = None, body: Any = None
+) -> str | None:
+    """One plain sentence with the fix for a first-day failure, or None if ``exc`` is not one.
+
+    Model advice (what replaces a retired model, which profile id to use) comes from the catalogue in
+    ``helpers.bedrock_rules``. Give ``body`` when you have it: a refused body is then explained by the
+    very rule that refused it.
+    """
+    region = region or aws_region()
+    if isinstance(exc, ModelLookupError):
+        return _model_sentence(exc.reason, model_id, region)
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return (
             "No AWS credentials were found: run `aws configure` or `aws sso login` (or set AWS_PROFILE, or "
@@ -199,50 +317,40 @@ def explain(exc: BaseException, *, model_id: str | None = None, region: str | No
         )
     if code == "ExpiredTokenException" or "expired" in lowered and "token" in lowered:
         return "Your AWS session has expired: run `aws sso login` (or refresh your credentials) and restart the kernel."
-    # Checked before access: AWS reports a lapsed legacy model as AccessDeniedException.
-    retired = "end of its life" in lowered or "as legacy" in lowered
-    if retired or (code == "ResourceNotFoundException" and _is_legacy(model_id)):
-        return (
-            f"{model} is a legacy model retired on Amazon Bedrock: use a current Claude model such as "
-            "anthropic.claude-3-5-haiku-20241022-v1:0 (the local backend still serves legacy models for teaching)."
-        )
-    if code == "AccessDeniedException":
-        if "not authorized to perform" in lowered:
-            return (
-                "Your AWS identity is not allowed to call Bedrock: ask for an IAM policy that allows "
-                "bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on this model."
-            )
-        return (
-            f"Your account has no access to {model} in {region}: request it in the Amazon Bedrock console "
-            "under 'Model access', or use a model you already have access to."
-        )
-    if code == "ValidationException" and "on-demand throughput" in lowered:
-        hint = f"{_profile_prefix(region)}{model_id}" if model_id else "us.<model id>"
-        return f"{model} cannot be called on demand by its base id: use an inference profile id such as {hint}."
-    if code == "ResourceNotFoundException" or "model identifier is invalid" in lowered:
-        already_profile = bool(model_id) and model_id.split(".", 1)[0] in ("us", "eu", "apac", "global")
-        also = (
-            "and that this inference profile exists in your region"
-            if already_profile
-            else f"or try its inference profile id ({_profile_prefix(region)}<model id>)"
-        )
-        return (
-            f"Bedrock does not know the model id {model!r} in {region}: check its spelling against the "
-            f"Bedrock console's model catalogue, {also}."
-        )
+    reason = _classify(code, message)
+    if reason is not None:
+        return _model_sentence(reason, model_id, region)
+    if code == "ValidationException":
+        return _body_sentence(message, model_id, body)
     return None
+
+
+def describe_model(model_id: str, *, region: str | None = None) -> str:
+    """One line about ``model_id`` as Bedrock sees it today: the model, its API and limits, or why it is refused.
+
+    Never raises for a bad id: a refused id gets Bedrock's answer and the fix, in one sentence.
+    """
+    try:
+        info = resolve_model(model_id, region=region)
+    except ModelLookupError as exc:
+        return f"refused ({exc.status} {exc.error_type}): {_model_sentence(exc.reason, model_id, aws_region(region))}"
+    thinking = "+".join(info.thinking) or "none"
+    return (
+        f"{info.name} ({info.lifecycle}), served by {_API_NAMES.get(info.integration, info.integration)}; "
+        f"up to {info.max_output_tokens:,} output tokens; thinking: {thinking}"
+    )
 
 
 def _probe_body(model_id: str) -> bytes:
     try:
-        api = resolve_model(model_id).api
+        api = identify_model(model_id).info.api
     except ModelLookupError:
         api = "messages"
     if api == "text_completion":
         body: dict[str, Any] = {"prompt": "\n\nHuman: Hi\n\nAssistant:", "max_tokens_to_sample": 1}
     else:
         body = {
-            "anthropic_version": "bedrock-2023-05-31",
+            "anthropic_version": ANTHROPIC_VERSION,
             "max_tokens": 1,
             "messages": [{"role": "user", "content": "Hi"}],
         }
@@ -253,42 +361,56 @@ def _is_aws(client: Any) -> bool:
     return "amazonaws.com" in str(getattr(client.meta, "endpoint_url", ""))
 
 
-def preflight(client: Any | None, model_id: str, *, region: str | None = None) -> None:
-    """Send one 1-token request; on a first-day failure raise ``PreflightError`` with one sentence and the fix.
+def _body_problems_sentence(err: PayloadError, model_id: str) -> str:
+    first = err.problems[0]
+    more = len(err.problems) - 1
+    rest = (
+        f" ({more} more problem{'s' if more != 1 else ''}: helpers.payloads.validate_body(body, model_id) lists them)"
+        if more
+        else ""
+    )
+    return f"The request body would be refused for {model_id} ({first.path}: {first.rule}): {first.fix}{rest}."
 
-    ``client=None`` builds one with ``bedrock_runtime(region=region)``. On real AWS a legacy
-    model id is refused up front. Errors that are not setup problems are raised unchanged.
+
+def preflight(client: Any | None, model_id: str, body: Any = None, *, region: str | None = None) -> None:
+    """Check the set-up with one 1-token request; on a first-day failure raise ``PreflightError``: one sentence.
+
+    ``client=None`` builds one with ``bedrock_runtime(region=region)``. ``body`` (optional) is the
+    request you mean to send: it is checked with ``validate_body`` first (nothing is sent for a bad
+    body). On real AWS a model the catalogue knows to be retired is refused before any request.
+    Errors that are not setup problems are raised unchanged. In a notebook the error shows as its one
+    sentence, not a traceback.
     """
     try:
         if client is None:
             client = bedrock_runtime(region=region)
         region = region or client.meta.region_name or aws_region()
-        if _is_aws(client) and _is_legacy(model_id):
-            raise PreflightError(
-                explain(
-                    ClientError(
-                        {
-                            "Error": {
-                                "Code": "ResourceNotFoundException",
-                                "Message": "This model version has reached the end of its life.",
-                            }
-                        },
-                        "InvokeModel",
-                    ),
-                    model_id=model_id,
-                    region=region,
-                )
-                or "",
-                reason="legacy",
-            )
+        if _is_aws(client):
+            try:
+                resolve_model(model_id, region=region)
+            except ModelLookupError as exc:
+                if exc.reason == "end_of_life":
+                    raise PreflightError(_model_sentence(exc.reason, model_id, region), reason=exc.reason) from None
+        if body is not None:
+            try:
+                validate_body(body, model_id, region=region)
+            except PayloadError as err:
+                # A refused model id is left to the endpoint, whose answer is the authority (and the
+                # local endpoint may replay retired models); anything else in the body fails here.
+                if err.problems[0].path != "modelId":
+                    raise PreflightError(_body_problems_sentence(err, model_id), reason="body") from None
         client.invoke_model(
             modelId=model_id, body=_probe_body(model_id), contentType="application/json", accept="application/json"
         )
     except PreflightError:
         raise
     except (ClientError, NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError) as exc:
-        sentence = explain(exc, model_id=model_id, region=region)
+        sentence = explain(exc, model_id=model_id, region=region, body=body)
         if sentence is None:
             raise
-        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-        raise PreflightError(sentence, reason=str(code)) from exc
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            reason = _classify(str(error.get("Code", "")), str(error.get("Message", ""))) or str(error.get("Code", ""))
+        else:
+            reason = type(exc).__name__
+        raise PreflightError(sentence, reason=reason) from exc

@@ -182,8 +182,17 @@ def _format_problems(problems: Sequence[Any], model_id: str | None) -> str:
 
 
 class PreflightError(RuntimeError):
-    """A first-day setup problem (credentials, region, model access, model id), in one sentence with the fix."""
+    """A first-day setup problem (credentials, region, model access, model id, body), in one sentence with the fix.
+
+    ``reason`` names it in one word: ``end_of_life``, ``on_demand``, ``invalid``, ``access``, ``iam``,
+    ``body``, or the boto3 error's name.
+    """
 
     def __init__(self, sentence: str, *, reason: str) -> None:
         self.reason = reason
         super().__init__(sentence)
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this list instead of a traceback. The sentence is the whole story: a learner's
+        # first error should not be forty lines of boto3 internals chained behind it.
+        return [f"PreflightError: {self}"]

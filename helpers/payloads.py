@@ -4,25 +4,37 @@ The builders return plain dicts ready for ``json.dumps`` -- the same thing AWS's
 examples build by hand -- with ``anthropic_version`` always set and only the keys you
 gave. ``validate_body`` applies the very rules the local endpoint enforces
 (``helpers.bedrock_rules``, one source of truth) and raises ``PayloadError`` listing
-every problem at once, each with its field path and the fix.
+every problem at once, each with its field path, the rule Bedrock applies and the fix.
+The fix never goes on the wire (Bedrock's messages carry none); it lives in ``Problem.fix``.
+
+``model_problem`` says what is wrong with a model id itself (retired, base id of a
+profile-only model, unknown, not open to everyone) and which current model to use instead,
+taken from the catalogue so it follows AWS when the catalogue does.
 """
 
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import os
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from helpers.bedrock_rules import (
     ANTHROPIC_VERSION,
+    DEFAULT_MODEL_ID,
     IMAGE_MEDIA_TYPES,
+    MODELS,
+    ModelInfo,
     ModelLookupError,
     Problem,
     check_body,
+    identify_model,
     parse_body,
+    recommended_replacement,
     resolve_model,
 )
 from helpers.errors import PayloadError
@@ -34,6 +46,8 @@ __all__ = [
     "image_block",
     "detect_media_type",
     "validate_body",
+    "model_problem",
+    "model_fix",
     "PayloadError",
 ]
 
@@ -125,15 +139,19 @@ def messages_body(
     stop_sequences: Sequence[str] | None = None,
     tools: Sequence[dict[str, Any]] | None = None,
     tool_choice: dict[str, Any] | str | None = None,
-    thinking: dict[str, Any] | int | None = None,
+    thinking: dict[str, Any] | int | str | None = None,
+    effort: str | None = None,
     images: Sequence[ImageSource] | None = None,
 ) -> dict[str, Any]:
     """An Anthropic Messages body for InvokeModel / InvokeModelWithResponseStream.
 
     A str prompt becomes one user message. ``images`` (paths or bytes) become image
     blocks placed before the text of the last user message. ``thinking`` may be the
-    full dict or just the token budget (``thinking=2048``). ``tool_choice`` may be
-    ``"auto"`` / ``"any"`` or a tool name as a shortcut.
+    full dict, the token budget (``thinking=2048``: budget thinking, Claude 4.5 models and
+    earlier) or ``"adaptive"`` (Claude 4.6 models and later). ``effort`` goes to
+    ``output_config.effort`` (``"low"`` ... ``"max"``, on models with effort levels).
+    ``tool_choice`` may be ``"auto"`` / ``"any"`` or a tool name as a shortcut.
+    Which of these a model accepts is the catalogue's business: ``validate_body`` checks it.
     """
     if isinstance(prompt_or_messages, str):
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt_or_messages}]
@@ -170,7 +188,11 @@ def messages_body(
     if thinking is not None:
         if isinstance(thinking, int) and not isinstance(thinking, bool):
             thinking = {"type": "enabled", "budget_tokens": thinking}
+        elif isinstance(thinking, str):
+            thinking = {"type": thinking}
         body["thinking"] = thinking
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
     return body
 
 
@@ -223,21 +245,97 @@ def text_completion_body(
     return body
 
 
+# --- model ids ---------------------------------------------------------------------------------
+
+
+def _known_ids() -> list[str]:
+    ids: list[str] = []
+    for info in MODELS.values():
+        ids.append(info.base_id)
+        ids.extend(info.profile_ids())
+    return ids
+
+
+def _suggest(info: ModelInfo) -> str:
+    return f"{info.recommended_id()} ({info.name})"
+
+
+def _unknown_id_fix(model_id: str) -> str:
+    base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in _PROFILE_PREFIXES else model_id
+    if base in MODELS:
+        # The model exists; this profile prefix does not exist for it.
+        info = MODELS[base]
+        forms = ", ".join(info.profile_ids()) or info.base_id
+        return f"{info.name} is served through {forms}; use one of those"
+    close = difflib.get_close_matches(model_id, _known_ids(), n=1, cutoff=0.85)
+    if close:
+        also = "" if close[0] == DEFAULT_MODEL_ID else f", or a current model such as {DEFAULT_MODEL_ID}"
+        return f"check the spelling: the nearest id Bedrock knows is {close[0]}{also}"
+    return f"check the spelling, or use a current Claude model such as {DEFAULT_MODEL_ID}"
+
+
+_PROFILE_PREFIXES = ("global", "us", "eu", "jp", "apac", "au")
+
+
+def model_problem(model_id: str, *, region: str | None = None, as_of: date | str | None = None) -> Problem | None:
+    """What Bedrock will say about ``model_id`` itself, with the fix; None when it serves the model.
+
+    ``region`` picks AWS's per-region end-of-life dates where the catalogue records them; ``as_of``
+    judges the lifecycle on another day (the local endpoint's switch for replaying retired models).
+    """
+    try:
+        resolve_model(model_id, region=region, as_of=as_of)
+    except ModelLookupError as exc:
+        return Problem("modelId", exc.message, model_fix(model_id, exc.reason, as_of=as_of))
+    return None
+
+
+def model_fix(model_id: str | None, reason: str, *, as_of: date | str | None = None) -> str:
+    """The fix for a refused model id, by Bedrock's reason (``ModelLookupError.reason``), from the catalogue."""
+    if not model_id:
+        return f"use a current Claude model such as {DEFAULT_MODEL_ID}"
+    try:
+        info: ModelInfo | None = identify_model(model_id).info
+    except ModelLookupError:
+        info = None
+    if info is None or reason in ("invalid", "not_found"):
+        if reason == "not_found":
+            return (
+                "use a model id or a system inference profile id (global., us., eu. ...); "
+                f"an ARN of your own resource must exist in your account and region, e.g. use {DEFAULT_MODEL_ID}"
+            )
+        return _unknown_id_fix(model_id)
+    day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    if reason in ("end_of_life", "legacy_inactive"):
+        replacement = recommended_replacement(info, on=day)
+        return f"use {_suggest(replacement)}, the current model that replaces {info.name}"
+    if reason == "on_demand":
+        return f"call {info.name} through an inference profile, such as {info.recommended_id()}"
+    if reason == "access":
+        return f"{info.name} is by invitation only; use a model open to every account, such as {DEFAULT_MODEL_ID}"
+    return f"use a current Claude model such as {DEFAULT_MODEL_ID}"
+
+
 # --- validation --------------------------------------------------------------------------------
 
 
-def validate_body(body: dict[str, Any] | str | bytes, model_id: str) -> dict[str, Any]:
+def validate_body(
+    body: dict[str, Any] | str | bytes,
+    model_id: str,
+    *,
+    region: str | None = None,
+    as_of: date | str | None = None,
+) -> dict[str, Any]:
     """Check ``body`` for ``model_id`` with the endpoint's own rules; return the body as Bedrock will read it.
 
-    Raises ``PayloadError`` whose ``.problems`` lists every problem (path, rule, fix).
+    Raises ``PayloadError`` whose ``.problems`` lists every problem (path, rule, fix). The model id
+    is judged as Bedrock judges it today (``as_of`` for another day, e.g. a retired model replayed
+    by the local endpoint started with the same ``as_of``).
     """
-    try:
-        model = resolve_model(model_id)
-    except ModelLookupError as exc:
-        raise PayloadError(
-            [Problem("modelId", exc.message, "use a Claude model id such as anthropic.claude-3-haiku-20240307-v1:0")],
-            model_id=model_id,
-        ) from None
+    problem = model_problem(model_id, region=region, as_of=as_of)
+    if problem is not None:
+        raise PayloadError([problem], model_id=model_id)
+    model = resolve_model(model_id, region=region, as_of=as_of)
     if isinstance(body, dict):
         try:
             raw = json.dumps(body).encode("utf-8")

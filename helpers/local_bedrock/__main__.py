@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="check SigV4 signatures against this access key and secret (repeatable)")
     auth.add_argument("--bearer-token", metavar="TOKEN",
                       help="accept only this Bearer token (Authorization: Bearer TOKEN)")
+    models = parser.add_argument_group("model lifecycle (default: as on AWS today)")
+    models.add_argument("--as-of", metavar="YYYY-MM-DD",
+                        help="judge each model's lifecycle on this day, e.g. 2026-01-01 to serve models retired since")
+    models.add_argument("--inactive-account", action="store_true",
+                        help="refuse Legacy models as AWS does for an account that has not used them in 15 days")
     tape = parser.add_argument_group("record and replay")
     tape.add_argument("--record", metavar="FILE", help="append each exchange with the upstream to FILE")
     tape.add_argument("--upstream", metavar="aws|URL",
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         server = LocalBedrock(seed=args.seed, time_scale=args.time_scale, host=args.host, port=args.port,
                               verify_sigv4=args.verify_sigv4, bearer_token=args.bearer_token,
                               record=args.record, upstream=args.upstream, upstream_region=args.upstream_region,
-                              replay=args.replay)
+                              replay=args.replay, as_of=args.as_of, inactive_account=args.inactive_account)
     except ValueError as error:
         _parser().error(str(error))
     try:

@@ -46,12 +46,20 @@ LONG_ANSWER_TOKENS = 2_000
 MAX_GENERATED_TOKENS = 200_000
 
 _MARKER = re.compile(r"\[\[\s*(\w+)\s*=\s*(\d+)\s*\]\]")
+# Switches without a value: [[refusal]], [[pause_turn]], [[context_window_exceeded]], [[redacted_thinking]].
+_FLAG = re.compile(r"\[\[\s*(\w+)\s*\]\]")
+DIRECTIVE_FLAGS = ("refusal", "pause_turn", "context_window_exceeded", "redacted_thinking")
+
+
+def directive_flags(prompt: str) -> set[str]:
+    """The value-less directives in a prompt (see helpers/local_bedrock/README.md), lower-cased."""
+    return {flag.lower() for flag in _FLAG.findall(prompt) if flag.lower() in DIRECTIVE_FLAGS}
 _TOKENS_ASKED = re.compile(r"\b(\d[\d,_]*)\s+tokens\b", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
     """Lower-case, drop ``[[...]]`` markers and punctuation, collapse whitespace."""
-    text = _MARKER.sub(" ", text).lower()
+    text = _FLAG.sub(" ", _MARKER.sub(" ", text)).lower()
     text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 

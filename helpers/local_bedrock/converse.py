@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_body, parse_body
+from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_body, parse_body, validation_message
 
 from . import frames
 from .converse_check import check_shape
@@ -114,8 +114,16 @@ def _fail(problems: list[Problem]) -> BedrockError:
 
 
 def converse_message(problems: list[Problem]) -> str:
-    """The ValidationException text for Converse: every problem, each with its path and fix."""
-    items = [f"'{p.path}': {p.rule} (fix: {p.fix})" for p in problems]
+    """The ValidationException text for Converse: every problem with its path (the fix stays off the wire)."""
+    model_side = [p for p in problems if p.wire != "schema"]
+    if model_side and len(model_side) == len(problems):
+        first = model_side[0]
+        if "roles must alternate" in first.rule:
+            # Converse words this one itself (langchain-aws#192, bedrock-access-gateway#25).
+            return ("A conversation must alternate between user and assistant roles. Make sure the conversation "
+                    "alternates between user and assistant roles and try again.")
+        return validation_message(model_side)  # Anthropic's own text, as for InvokeModel
+    items = [f"'{p.path}': {p.rule}" for p in problems if p.wire == "schema"]
     count = len(items)
     return f"{count} validation error{'s' if count != 1 else ''} detected: " + "; ".join(items)
 
@@ -218,15 +226,25 @@ def _messages(messages: list[dict], paths: _Paths, out: list[Problem]) -> list[d
             converted = _block(block, f"{path}.content[{j}]", paths, target, out)
             if converted is not None:
                 content.append(converted)
+            elif "cachePoint" in block and content:
+                content[-1] = {**content[-1], "cache_control": _cache_control(block["cachePoint"])}
         paths.add(f"messages[{i}].content", f"{path}.content")
         translated.append({"role": message["role"], "content": content})
     return translated
+
+
+def _cache_control(point: object) -> dict:
+    """A Converse cachePoint marks the end of a cached prefix: Anthropic's cache_control on the block before it."""
+    ttl = point.get("ttl") if isinstance(point, dict) else None
+    return {"type": "ephemeral", **({"ttl": ttl} if ttl in ("5m", "1h") else {})}
 
 
 def _tools(config: dict, paths: _Paths, out: list[Problem]) -> tuple[list[dict], dict | None]:
     tools = []
     for i, tool in enumerate(config["tools"]):
         if "cachePoint" in tool:
+            if tools:
+                tools[-1] = {**tools[-1], "cache_control": _cache_control(tool["cachePoint"])}
             continue
         if "toolSpec" not in tool:
             out.append(Problem(f"toolConfig.tools[{i}]", "system tools are not supported by the local endpoint",
@@ -267,7 +285,12 @@ def _translate(request: dict, model: ModelInfo, out: list[Problem]) -> tuple[dic
     paths.add("max_tokens", "inferenceConfig.maxTokens")
     paths.add("messages", "messages")
     body["messages"] = _messages(request["messages"], paths, out)
-    system = [{"type": "text", "text": s["text"]} for s in request.get("system", []) if "text" in s]
+    system: list[dict] = []
+    for entry in request.get("system", []):
+        if "text" in entry:
+            system.append({"type": "text", "text": entry["text"]})
+        elif "cachePoint" in entry and system:
+            system[-1] = {**system[-1], "cache_control": _cache_control(entry["cachePoint"])}
     if system:
         body["system"] = system
         paths.add("system", "system")
@@ -343,7 +366,8 @@ def prepare(operation: str, raw: bytes, model: ModelInfo) -> ConverseRequest:
         _merge_additional(request, body, problems)
     if problems:
         raise _fail(problems)
-    problems = [Problem(paths.back(p.path), _reword(p.rule), _reword(p.fix)) for p in check_body(body, model)]
+    problems = [Problem(paths.back(p.path), _reword(p.rule) if p.wire == "schema" else p.rule, _reword(p.fix), p.wire)
+                for p in check_body(body, model)]
     if problems:
         raise _fail(problems)
     echo = {k: request[k] for k in ("performanceConfig", "serviceTier") if k in request}
@@ -358,10 +382,27 @@ def _converse_block(block: dict) -> dict:
     if kind == "text":
         return {"text": block["text"]}
     if kind == "tool_use":
-        return {"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block["input"]}}
+        return {"toolUse": {"toolUseId": converse_tool_id(block["id"]), "name": block["name"],
+                            "input": block["input"]}}
     if kind == "thinking":
         return {"reasoningContent": {"reasoningText": {"text": block["thinking"], "signature": block["signature"]}}}
+    if kind == "redacted_thinking":
+        return {"reasoningContent": {"redactedContent": block["data"]}}
     return {"text": ""}
+
+
+# Converse's StopReason enum (botocore 1.44) has no "refusal"; a refusal is reported as content_filtered.
+# UNCONFIRMED against a real Converse refusal; pause_turn passes through as Anthropic names it.
+_CONVERSE_STOP = {"refusal": "content_filtered"}
+
+
+def converse_stop_reason(stop_reason: str) -> str:
+    return _CONVERSE_STOP.get(stop_reason, stop_reason)
+
+
+def converse_tool_id(messages_id: str) -> str:
+    """Converse names tool calls "tooluse_" + 22 characters (captures cv_*/cvs_*), not "toolu_bdrk_01..."."""
+    return "tooluse_" + messages_id[-22:] if messages_id.startswith("toolu_bdrk_01") else messages_id
 
 
 def _stream_event(chunk: dict) -> tuple[str, dict] | None:
@@ -371,9 +412,13 @@ def _stream_event(chunk: dict) -> tuple[str, dict] | None:
         return "messageStart", {"role": "assistant"}
     if kind == "content_block_start":
         block = chunk["content_block"]
+        if block["type"] == "redacted_thinking":
+            # Redacted thinking arrives whole, as one delta (capture cvs_claude-3-7-sonnet_redacted_thinking).
+            delta = {"reasoningContent": {"redactedContent": block["data"]}}
+            return "contentBlockDelta", {"delta": delta, "contentBlockIndex": chunk["index"]}
         if block["type"] != "tool_use":
             return None  # Converse opens text and reasoning blocks with their first delta
-        start = {"toolUse": {"toolUseId": block["id"], "name": block["name"]}}
+        start = {"toolUse": {"toolUseId": converse_tool_id(block["id"]), "name": block["name"]}}
         return "contentBlockStart", {"start": start, "contentBlockIndex": chunk["index"]}
     if kind == "content_block_delta":
         delta = chunk["delta"]
@@ -381,8 +426,7 @@ def _stream_event(chunk: dict) -> tuple[str, dict] | None:
         if dtype == "text_delta":
             converse: dict = {"text": delta["text"]}
         elif dtype == "input_json_delta":
-            if not delta["partial_json"]:
-                return None
+            # The first tool delta is empty on AWS too: {"toolUse": {"input": ""}} (captures cvs_*_tool_use).
             converse = {"toolUse": {"input": delta["partial_json"]}}
         elif dtype == "thinking_delta":
             converse = {"reasoningContent": {"text": delta["thinking"]}}
@@ -394,7 +438,7 @@ def _stream_event(chunk: dict) -> tuple[str, dict] | None:
     if kind == "content_block_stop":
         return "contentBlockStop", {"contentBlockIndex": chunk["index"]}
     if kind == "message_delta":
-        return "messageStop", {"stopReason": chunk["delta"]["stop_reason"]}
+        return "messageStop", {"stopReason": converse_stop_reason(chunk["delta"]["stop_reason"])}
     if kind == "message_stop":
         return "metadata", {}  # usage and metrics are filled in when it is sent
     return None
@@ -425,10 +469,13 @@ class ConversePlan:
     message: dict
     extra_fields: dict
     echo: dict
+    cache_keys: bool = False  # models with prompt caching report the cache keys, zero or not
+    cache_read: int = 0
+    cache_write: int = 0
 
-    def usage(self) -> dict[str, int]:
-        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
-                "totalTokens": self.input_tokens + self.output_tokens}
+    def usage(self) -> dict[str, Any]:
+        return converse_usage(self.input_tokens, self.output_tokens, self.cache_keys, self.cache_read,
+                              self.cache_write)
 
     def response_json(self, latency_ms: int) -> dict:
         """The Converse answer, with the latency measured when it is sent."""
@@ -443,6 +490,24 @@ class ConversePlan:
         return {**answer, **self.echo}
 
 
+def converse_usage(input_tokens: int, output_tokens: int, cache_keys: bool = False, cache_read: int = 0,
+                   cache_write: int = 0) -> dict[str, Any]:
+    """Converse usage; with cache keys as 2026 answers have them, each twice (captures cv_claude-*-4-5_*)."""
+    total = input_tokens + output_tokens + cache_read + cache_write
+    if not cache_keys:
+        return {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": total}
+    return {
+        "cacheReadInputTokenCount": cache_read,
+        "cacheReadInputTokens": cache_read,
+        "cacheWriteInputTokenCount": cache_write,
+        "cacheWriteInputTokens": cache_write,
+        "inputTokens": input_tokens,
+        "outputTokens": output_tokens,
+        "serverToolUsage": {},
+        "totalTokens": total,
+    }
+
+
 def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
     """The frame of one planned ConverseStream event."""
     return event_frame(chunk.payload["event"], chunk.payload["body"], padding)
@@ -451,8 +516,10 @@ def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
 def metadata_frame(chunk: PlannedChunk, padding: str, input_tokens: int, output_tokens: int,
                    latency_ms: int) -> bytes:
     """The last event, ``metadata``: usage, and the latency measured when it is sent."""
-    usage = {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens}
-    body = {**chunk.payload["body"], "usage": usage, "metrics": {"latencyMs": latency_ms}}
+    body = dict(chunk.payload["body"])
+    cache = body.pop("_cache", None)  # planned cache figures, never sent as such
+    usage = converse_usage(input_tokens, output_tokens, *(cache or (False, 0, 0)))
+    body = {**body, "usage": usage, "metrics": {"latencyMs": latency_ms}}
     return event_frame(chunk.payload["event"], body, padding)
 
 
@@ -466,13 +533,19 @@ def _extra_fields(paths: list[str], response: dict) -> dict:
     return extra
 
 
-def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int) -> ConversePlan:
+def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call: int = 0,
+                  cache: Any = None) -> ConversePlan:
     """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
-    plan: ResponsePlan = plan_response(request.body, model, seed=seed)
+    from .operations import apply_cache  # operations imports this module
+
+    plan: ResponsePlan = apply_cache(plan_response(request.body, model, seed=seed, call=call), cache)
+    cache_keys = model.cache_min_tokens is not None and plan.api == "messages"
+    cache_read, cache_write = (cache.read, cache.write) if plan.cache is not None else (0, 0)
     if plan.api == "text_completion":
         events, message, stop_reason, fields = legacy_events(plan)
     else:
-        events, fields, stop_reason = _messages_events(plan), plan.response_body, plan.stop_reason
+        events, fields = _messages_events(plan), plan.response_body
+        stop_reason = converse_stop_reason(plan.stop_reason)
         message = {"role": "assistant", "content": [_converse_block(b) for b in plan.response_body["content"]]}
     extra = _extra_fields(request.response_field_paths, fields)
     chunks = []
@@ -481,9 +554,10 @@ def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int) -> C
         if name == "messageStop" and extra:
             body = {**body, "additionalModelResponseFields": extra}
         if name == "metadata":
-            body = {**body, **request.echo}
+            body = {**body, **request.echo, "_cache": (cache_keys, cache_read, cache_write)}
         chunks.append(PlannedChunk({"event": name, "body": body}, chunk.output_tokens))
-    return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, stop_reason, message, extra, request.echo)
+    return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, stop_reason, message, extra, request.echo,
+                        cache_keys, cache_read, cache_write)
 
 
 def _messages_events(plan: ResponsePlan) -> list[PlannedChunk]:

@@ -50,6 +50,17 @@ DEFAULT_MESSAGES: dict[str, str] = {
 }
 
 
+# Real x-amzn-ErrorType values carry the service's namespace after a colon
+# (captures err_invalid_model_*: "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+# botocore and the anthropic SDK keep only the part before the colon.
+_BEDROCK_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+
+def wire_error_type(error_type: str) -> str:
+    """The x-amzn-ErrorType header for a Bedrock service exception (others are sent as they are)."""
+    return error_type + _BEDROCK_SUFFIX if error_type in STATUS_BY_ERROR else error_type
+
+
 def stream_member(name: str) -> str:
     """``ThrottlingException`` -> ``throttlingException`` (the event-stream member name)."""
     return name[:1].lower() + name[1:]

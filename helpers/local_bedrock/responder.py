@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from helpers.bedrock_rules import ModelInfo
-from helpers.local_bedrock.answers import answer_text, chunk_marker
+from helpers.local_bedrock.answers import answer_text, chunk_marker, directive_flags
 from helpers.local_bedrock.model_tools import choose_tool, generate_tool_input, tool_result_text
 from helpers.local_bedrock.tokens import count_input_tokens, split_tokens
 
@@ -58,6 +58,7 @@ class ResponsePlan:
     output_tokens: int
     stop_reason: str
     response_body: dict
+    cache: Any = None  # operations.CacheUsage when the body asked for prompt caching
 
 
 # --------------------------------------------------------------------------- helpers
@@ -210,6 +211,17 @@ def _tool_follow_up(body: dict) -> str | None:
     return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
 
 
+def _special_stop(flags: set[str]) -> str | None:
+    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window."""
+    if "refusal" in flags:
+        return "refusal"
+    if "pause_turn" in flags:
+        return "pause_turn"
+    if "context_window_exceeded" in flags:
+        return "model_context_window_exceeded"
+    return None
+
+
 # How much an adaptive thinker thinks at each effort (the local model's choice; the real one decides itself).
 _EFFORT_THINKING = {"low": 0, "medium": 1024, "high": 2048, "xhigh": 3072, "max": 4096}
 
@@ -236,6 +248,12 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
     stop_reason = "end_turn"
     stop_sequence: str | None = None
 
+    flags = directive_flags(prompt)
+    if "redacted_thinking" in flags:
+        # Thinking the safety systems flagged arrives encrypted, whole, in one block start (no deltas).
+        data = base64.b64encode(b"".join(_call_digest(body, seed, call, f"redacted{i}") for i in range(8))).decode()
+        stream.block({"type": "redacted_thinking", "data": data}, [])
+        stream.content.append({"type": "redacted_thinking", "data": data})
     thinking_budget = _thinking_budget(body, model)
     if thinking_budget:
         pieces = budget.take(_thinking_text(prompt, thinking_budget, rng))
@@ -285,6 +303,14 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
 
     if budget.exhausted:
         stop_reason, stop_sequence = "max_tokens", None
+    stop_details = None
+    special = _special_stop(flags)
+    if special is not None and not budget.exhausted:
+        stop_reason, stop_sequence = special, None
+        if special == "refusal":
+            # HTTP 200 with stop_details (anthropic SDK's RefusalStopDetails: type, category, explanation).
+            stop_details = {"type": "refusal", "category": None,
+                            "explanation": "The local endpoint refused because the prompt asked it to ([[refusal]])."}
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
     input_tokens = count_input_tokens(body)
@@ -305,7 +331,8 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         PlannedChunk(
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence,
+                          **({"stop_details": stop_details} if stop_details else {})},
                 "usage": {"output_tokens": output_tokens},
             },
             0,
@@ -317,6 +344,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         "content": stream.content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
+        **({"stop_details": stop_details} if stop_details else {}),
         "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
     }
     return ResponsePlan("messages", chunks, input_tokens, output_tokens, stop_reason, response_body)

@@ -26,7 +26,7 @@ from . import converse, frames
 from .auth import Authorizer, SigV4Keys
 from .calls import CallLog, CallRecord
 from .connections import install as install_prompt_close
-from .errors import BedrockError
+from .errors import BedrockError, wire_error_type
 from .faults import Fault, FaultBook, message_for
 from .model import (
     ModelLookupError,
@@ -36,17 +36,29 @@ from .model import (
     resolve_model,
     validation_message,
 )
+from .operations import (
+    CacheUsage,
+    PromptCache,
+    Switches,
+    apply_cache,
+    count_tokens,
+    echo_headers,
+    request_region,
+)
 from .pacing import LatencyModel, rng_for, schedule, sleep_until
 from .upstream import make_passthrough
 
 log = logging.getLogger("helpers.local_bedrock")
 
-_MODEL_PATH = re.compile(rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream)$")
+_MODEL_PATH = re.compile(
+    rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$"
+)
 _OPERATIONS = {
     b"invoke": "InvokeModel",
     b"invoke-with-response-stream": "InvokeModelWithResponseStream",
     b"converse": "Converse",
     b"converse-stream": "ConverseStream",
+    b"count-tokens": "CountTokens",
 }
 _JSON_TYPES = ("application/json", "*/*", "application/*")
 _BODY_CAP = 32 * 1024 * 1024  # read at most this much; parse_body judges the size against Bedrock's limit
@@ -86,8 +98,12 @@ class BedrockApp:
         faults: FaultBook,
         auth: Authorizer | None = None,
         passthrough: Any | None = None,
+        switches: Switches | None = None,
     ) -> None:
         self.auth = auth or Authorizer()
+        # How the catalogue's lifecycle is played (as-of date, inactive account) and the prompt cache.
+        self.switches = switches or Switches()
+        self.prompt_cache = PromptCache()
         # Record/replay (upstream.py, cassettes.py): when set, it answers every model call instead of the
         # local model; auth still applies, faults and validation do not (the recording is the truth).
         self.passthrough = passthrough
@@ -159,7 +175,8 @@ class BedrockApp:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _respond_error(self, send: Any, error: BedrockError) -> None:
-        await self._respond(send, error.status, error.body(), [(b"x-amzn-errortype", error.error_type.encode())])
+        await self._respond(send, error.status, error.body(),
+                            [(b"x-amzn-errortype", wire_error_type(error.error_type).encode())])
 
     async def _respond_json(self, send: Any, status: int, value: Any) -> None:
         await self._respond(send, status, json.dumps(value, indent=1).encode())
@@ -208,6 +225,9 @@ class BedrockApp:
                 self.auth(method, raw_path, headers, body)
                 await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
                 return
+            if operation == "CountTokens":
+                await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
+                return
             plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
@@ -224,12 +244,12 @@ class BedrockApp:
                 if fault.error == "stall":
                     await asyncio.sleep(fault.seconds)
             if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, model_id, body, t0)
+                await self._invoke(send, record, plan, model_id, body, t0, headers)
             else:
                 event_fault = self.faults.take(operation, (model_id, info_id), at="event")
                 if event_fault is not None:
                     self.calls.update(record, fault=event_fault.as_dict())
-                await self._stream(receive, send, record, plan, model_id, body, t0, event_fault)
+                await self._stream(receive, send, record, plan, model_id, body, t0, event_fault, headers)
         except BedrockError as error:
             self.calls.update(record, status=error.status, error=error.error_type,
                               error_message=error.message, done=True)
@@ -256,7 +276,8 @@ class BedrockApp:
                                f"{accept_header} {accept!r} is not supported: Anthropic models answer "
                                "application/json; omit the header or ask for application/json.")
         try:
-            info = resolve_model(model_id)
+            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
+                                 inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
         fault = self.faults.take(operation, (model_id, info.base_id), at="request")
@@ -267,7 +288,8 @@ class BedrockApp:
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = converse.prepare(operation, body, info)
-            plan = converse.plan_converse(request, info, seed=self.seed)
+            cache = self.prompt_cache.use(info, request.body)
+            plan = converse.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
@@ -277,7 +299,8 @@ class BedrockApp:
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        plan = plan_response(parsed, info, seed=self.seed)
+        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
+                           self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
         return plan, fault, info.base_id
@@ -285,7 +308,7 @@ class BedrockApp:
     # ---- InvokeModel ----------------------------------------------------------------------------
 
     async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
-                      t0: float) -> None:
+                      t0: float, request_headers: dict[str, str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
                            rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
@@ -303,12 +326,28 @@ class BedrockApp:
             (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
             (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
             (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
+            *CacheUsage.headers_of(plan),
+            *echo_headers(request_headers or {}),
         ])
+
+    async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
+                            headers: dict[str, str], body: bytes) -> None:
+        """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for."""
+        self.auth(method, raw_path, headers, body)
+        try:
+            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
+                                 inactive_account=self.switches.inactive_account)
+        except ModelLookupError as error:
+            raise BedrockError(error.status, error.error_type, error.message) from None
+        tokens = count_tokens(body, info)
+        self.calls.update(record, input_tokens=tokens, done=True)
+        await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
 
     # ---- InvokeModelWithResponseStream -----------------------------------------------------------
 
     async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, model_id: str,
-                      body: bytes, t0: float, fault: Fault | None) -> None:
+                      body: bytes, t0: float, fault: Fault | None,
+                      request_headers: dict[str, str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         rng = rng_for(self.seed, model_id, body)
         chunks = plan.chunks
@@ -339,11 +378,12 @@ class BedrockApp:
 
         watcher = loop.create_task(watch())
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/vnd.amazon.eventstream"),
-                (b"x-amzn-bedrock-content-type", b"application/json"),
-                (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
-            ]})
+            head = [(b"content-type", b"application/vnd.amazon.eventstream")]
+            if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
+                head.append((b"x-amzn-bedrock-content-type", b"application/json"))
+                head += echo_headers(request_headers or {})
+            head.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+            await send({"type": "http.response.start", "status": 200, "headers": head})
             await self._send_frames(send, record, chunks, encoded, pads, offsets, t0, 0, cut)
             if fault is not None:
                 if fault.error != "stall":
@@ -486,6 +526,8 @@ class LocalBedrock:
         replay: str | os.PathLike | None = None,
         upstream: str | None = None,
         upstream_region: str | None = None,
+        as_of: str | None = None,
+        inactive_account: bool = False,
     ) -> None:
         if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or time_scale < 0:
             raise ValueError(f"time_scale must be a number >= 0 (0 = as fast as possible), not {time_scale!r}")
@@ -500,6 +542,9 @@ class LocalBedrock:
         self.faults = FaultBook(seed=seed)
         # Open unless told otherwise; see auth.py for what locking means.
         self.auth = Authorizer(verify_sigv4, bearer_token)
+        # By default models answer as on AWS today; as_of="2026-01-01" replays an earlier day's lifecycle
+        # (retired models served again), inactive_account=True refuses Legacy models as AWS does then.
+        self.switches = Switches.coerce(as_of=as_of, inactive_account=inactive_account)
         self.passthrough = make_passthrough(record=record, replay=replay, upstream=upstream,
                                             upstream_region=upstream_region, time_scale=self.time_scale,
                                             calls=self._calls)
@@ -528,7 +573,7 @@ class LocalBedrock:
         self.port = sock.getsockname()[1]
         self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
                                calls=self._calls, faults=self.faults, auth=self.auth,
-                               passthrough=self.passthrough)
+                               passthrough=self.passthrough, switches=self.switches)
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(sock, ready), name="local-bedrock", daemon=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+# The course's default model (Claude 3 Haiku reached end of life on Bedrock on 2026-09-10).
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 LEGACY = "anthropic.claude-v2:1"
 
 

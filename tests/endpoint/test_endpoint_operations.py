@@ -8,6 +8,8 @@ from urllib.parse import quote
 import pytest
 from endpoint_support import HAIKU, LEGACY, joined_text, messages_body, stream_chunks
 
+from helpers.local_bedrock import LocalBedrock
+
 WEATHER_TOOL = {
     "name": "get_weather",
     "description": "Get the current weather for a city.",
@@ -56,7 +58,7 @@ def test_stream_and_invoke_give_the_same_text(client) -> None:
 
 
 def test_every_event_and_delta_type_appears(client) -> None:
-    sonnet = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+    sonnet = "global.anthropic.claude-sonnet-4-6"  # budget thinking: deprecated there, still accepted
     thinking = messages_body("Why do rivers meander?", max_tokens=3000,
                              thinking={"type": "enabled", "budget_tokens": 1024})
     tool = messages_body("What is the weather in Paris?", tools=[WEATHER_TOOL],
@@ -105,9 +107,11 @@ def test_stop_reason_tool_use_streams_valid_json_input(client) -> None:
     assert isinstance(json.loads("".join(pieces))["city"], str)
 
 
-def test_legacy_text_completion_stream(client) -> None:
+def test_legacy_text_completion_stream() -> None:
     body = {"prompt": "\n\nHuman: What is streaming?\n\nAssistant:", "max_tokens_to_sample": 100}
-    chunks = stream_chunks(client, body, LEGACY)
+    # Claude 2.1 reached end of life: served only by an endpoint judging an earlier day.
+    with LocalBedrock(seed=0, time_scale=0, as_of="2025-01-01") as past:
+        chunks = stream_chunks(past.client(), body, LEGACY)
     assert all(set(c) >= {"completion", "stop_reason"} for c in chunks)
     assert "".join(c["completion"] for c in chunks).strip()
     assert chunks[-1]["stop_reason"] in ("stop_sequence", "max_tokens")
@@ -117,9 +121,9 @@ def test_legacy_text_completion_stream(client) -> None:
 
 @pytest.mark.parametrize("model_id", [
     HAIKU,
-    "us.anthropic.claude-3-haiku-20240307-v1:0",
-    "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
-    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-opus-4-7",  # on demand by its base id
+    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0",
 ])
 def test_model_id_forms_are_accepted_and_recorded_decoded(client, server, model_id) -> None:
     stream_chunks(client, messages_body(max_tokens=5), model_id)

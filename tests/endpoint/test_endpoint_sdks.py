@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anthropic
 import pytest
 from anthropic import AnthropicBedrock
 from endpoint_support import HAIKU, joined_text, messages_body, stream_chunks
@@ -27,8 +28,9 @@ def anthropic_client(server) -> AnthropicBedrock:
 @pytest.mark.parametrize(("model_id", "extra"), [
     (HAIKU, {}),
     (HAIKU, {"max_tokens": 9}),
-    ("us.anthropic.claude-3-5-haiku-20241022-v1:0", {"system": "Answer briefly."}),
-    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0", {}),
+    ("us.anthropic.claude-sonnet-4-6", {"system": "Answer briefly."}),
+    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0", {}),
+    ("anthropic.claude-opus-4-7", {}),  # Messages-API family: takes the SDK's dated version too
 ])
 def test_same_text_stop_reason_and_usage_as_boto3(client, anthropic_client, model_id, extra) -> None:
     body = messages_body("What is an event stream?", **extra)
@@ -45,14 +47,29 @@ def test_same_text_stop_reason_and_usage_as_boto3(client, anthropic_client, mode
     assert final.usage.input_tokens == start["usage"]["input_tokens"]
 
 
-def test_sdk_with_its_own_defaults_streams_the_same_text(server, client, anthropic_client) -> None:
-    # What a learner writes: no extra_body, so the SDK fills in anthropic_version itself.
+def test_sdk_2x_default_version_is_refused_by_an_arn_versioned_model(server, client, anthropic_client) -> None:
+    # The 2.x trap: with no extra_body the SDK sends its dated version ("2026-10-21"), which
+    # ARN-versioned models such as Haiku 4.5 refuse (exact AWS text unconfirmed).
     body = messages_body("What is an event stream?")
-    chunks = stream_chunks(client, body)
-    with anthropic_client.messages.stream(model=HAIKU, max_tokens=body["max_tokens"], messages=body["messages"]) as s:
-        assert s.get_final_text() == joined_text(chunks)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        with anthropic_client.messages.stream(model=HAIKU, max_tokens=body["max_tokens"],
+                                              messages=body["messages"]) as s:
+            s.get_final_text()
+    assert "anthropic_version" in str(caught.value) and "fix:" not in str(caught.value)
     sent = server.calls[0]
-    assert sent.status == 200 and sent.request_body["anthropic_version"] != "bedrock-2023-05-31"
+    assert sent.status == 400 and sent.request_body["anthropic_version"] != "bedrock-2023-05-31"
+    # The fix: pass Bedrock's version through extra_body (the SDK only fills it in when missing).
+    chunks = stream_chunks(client, body)
+    with anthropic_client.messages.stream(model=HAIKU, max_tokens=body["max_tokens"], messages=body["messages"],
+                                          extra_body=BEDROCK_VERSION) as s:
+        assert s.get_final_text() == joined_text(chunks)
+
+
+def test_sdk_2x_default_version_is_fine_on_the_messages_api_family(server, anthropic_client) -> None:
+    with anthropic_client.messages.stream(model="us.anthropic.claude-opus-4-7", max_tokens=50,
+                                          messages=[{"role": "user", "content": "hi"}]) as s:
+        assert s.get_final_text()
+    assert server.calls[0].status == 200
 
 
 def test_tool_use_input_matches(client, anthropic_client) -> None:

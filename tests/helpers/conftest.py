@@ -14,8 +14,11 @@ from botocore.config import Config
 
 from helpers.local_bedrock import LocalBedrock
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
+# A day on which the retired Text Completions models were still served: the endpoint's as_of switch
+# replays that day's lifecycle, so the legacy wire format stays testable.
+BEFORE_RETIREMENTS = "2025-01-01"
+SONNET_45 = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"  # budget thinking (3.7 Sonnet is EOL)
 LEGACY = "anthropic.claude-v2:1"
 
 
@@ -33,6 +36,13 @@ def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def retired_client() -> Iterator[Any]:
+    """A client of an endpoint that answers as Bedrock did before the Claude 2 / Instant retirements."""
+    with LocalBedrock(seed=0, time_scale=0.0, as_of=BEFORE_RETIREMENTS) as running:
+        yield running.client(config=Config(retries={"total_max_attempts": 1}, read_timeout=60))
+
+
+@pytest.fixture(scope="session")
 def client(server: LocalBedrock) -> Any:
     """A boto3 client with botocore's own retries off, so every injected fault reaches the helpers."""
     return server.client(config=Config(retries={"total_max_attempts": 1}, read_timeout=60))
@@ -40,4 +50,4 @@ def client(server: LocalBedrock) -> Any:
 
 @pytest.fixture(scope="session")
 def models() -> dict[str, str]:
-    return {"haiku": HAIKU, "sonnet37": SONNET_37, "legacy": LEGACY}
+    return {"haiku": HAIKU, "sonnet45": SONNET_45, "legacy": LEGACY}

@@ -32,8 +32,8 @@ from helpers.events import (
 )
 from helpers.stream import CONVERSE_STREAM, converse_stream, invoke_stream
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
+SONNET_45 = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"  # budget thinking (3.7 Sonnet is EOL)
 PROMPT = "What is streaming?"
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 TOOL_CONFIG = {"toolConfig": {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": SCHEMA}}}]}}
@@ -85,9 +85,9 @@ def test_tool_use_start_and_input_pieces(client) -> None:
 
 def test_reasoning_text_and_signature(client) -> None:
     result = converse_stream(
-        client, SONNET_37, PROMPT, inferenceConfig={"maxTokens": 2000}, additionalModelRequestFields=THINKING
+        client, SONNET_45, PROMPT, inferenceConfig={"maxTokens": 2000}, additionalModelRequestFields=THINKING
     ).consume()
-    twin = invoke_stream(client, SONNET_37, messages_body(PROMPT, 2000, **THINKING)).consume()
+    twin = invoke_stream(client, SONNET_45, messages_body(PROMPT, 2000, **THINKING)).consume()
     thinking = result.blocks[0]
     assert isinstance(thinking, ThinkingBlock)
     assert thinking == twin.blocks[0] and thinking.signature

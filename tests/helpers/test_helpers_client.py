@@ -16,13 +16,23 @@ import pytest
 from botocore.config import Config
 
 from helpers import client as client_module
-from helpers.client import backend_name, bedrock_runtime, explain, local_server, preflight
+from helpers.client import (
+    backend_name,
+    bedrock_runtime,
+    describe_model,
+    explain,
+    local_server,
+    preflight,
+    resolve_backend,
+)
 from helpers.errors import PreflightError
 from helpers.payloads import messages_body
 from helpers.stream import invoke_stream
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
+HAIKU_BASE = "anthropic.claude-haiku-4-5-20251001-v1:0"  # profile-only: its base id is refused on demand
 LEGACY = "anthropic.claude-v2:1"
+RETIRED = "anthropic.claude-3-haiku-20240307-v1:0"  # end of life on Bedrock 2026-09-10
 
 
 def test_backend_name_from_argument_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,6 +44,18 @@ def test_backend_name_from_argument_and_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("BEDROCK_BACKEND", "cloud")
     with pytest.raises(ValueError, match="BEDROCK_BACKEND"):
         backend_name()
+
+
+def test_resolve_backend_reads_the_environment_for_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BEDROCK_BACKEND", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    assert resolve_backend(None, None) == ("local", "us-east-1")
+    monkeypatch.setenv("BEDROCK_BACKEND", "aws")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    assert resolve_backend(None, None) == ("aws", "eu-central-1")
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    assert resolve_backend(None, None) == ("aws", "us-west-2")
+    assert resolve_backend("local", "ap-northeast-1") == ("local", "ap-northeast-1")  # papermill's values win
 
 
 def test_local_backend_starts_one_server_per_option_set(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,12 +97,51 @@ def _fault_sentence(server: Any, client: Any, error: str, message: str | None, m
 
 def test_preflight_passes_when_all_is_well(client: Any) -> None:
     preflight(client, HAIKU)
-    preflight(client, LEGACY)  # the local backend still serves legacy models
+    preflight(client, HAIKU, messages_body("Hi", max_tokens=200))
+
+
+def test_preflight_refuses_a_bad_body_before_sending_it(server: Any, client: Any) -> None:
+    before = len(server.calls)
+    with pytest.raises(PreflightError) as info:
+        preflight(client, HAIKU, messages_body("Hi", max_tokens=0))
+    sentence = str(info.value)
+    assert info.value.reason == "body" and "max_tokens" in sentence and sentence.count("\n") == 0
+    assert len(server.calls) == before  # nothing was sent
+
+
+def test_preflight_with_a_retired_model_names_its_current_replacement(client: Any) -> None:
+    with pytest.raises(PreflightError) as info:
+        preflight(client, RETIRED)
+    assert info.value.reason == "end_of_life"
+    assert "end of life" in str(info.value) and "global.anthropic.claude-haiku-4-5-20251001-v1:0" in str(info.value)
+
+
+def test_preflight_with_a_base_id_names_its_profile(client: Any) -> None:
+    with pytest.raises(PreflightError) as info:
+        preflight(client, HAIKU_BASE)
+    assert info.value.reason == "on_demand" and f"global.{HAIKU_BASE}" in str(info.value)
+
+
+def test_preflight_error_shows_as_one_sentence_in_ipython(client: Any) -> None:
+    with pytest.raises(PreflightError) as info:
+        preflight(client, "global.anthropic.claude-hiaku-4-5-20251001-v1:0")
+    # IPython renders _render_traceback_ instead of the chained boto3 traceback.
+    assert info.value._render_traceback_() == [f"PreflightError: {info.value}"]
+    assert "did you mean" not in str(info.value) and HAIKU in str(info.value)  # the nearest id, spelled out
+
+
+def test_describe_model_never_raises() -> None:
+    assert describe_model(HAIKU).startswith("Claude Haiku 4.5 (Active), served by InvokeModel / Converse")
+    assert "/anthropic/v1/messages" in describe_model("global.anthropic.claude-opus-4-7")
+    refused = describe_model(RETIRED)
+    assert refused.startswith("refused (404 ResourceNotFoundException)") and HAIKU in refused
+    assert describe_model("no-such-model").startswith("refused (400 ValidationException)")
 
 
 def test_model_access_not_granted(server: Any, client: Any) -> None:
     sentence = _fault_sentence(server, client, "AccessDeniedException", None)
-    assert "no access" in sentence and "Model access" in sentence and HAIKU in sentence
+    assert HAIKU in sentence and "aws-marketplace:Subscribe" in sentence and "use-case form" in sentence
+    assert "Model access" not in sentence  # the console page is retired (AWS user guide, 2026)
 
 
 def test_iam_permission_missing(server: Any, client: Any) -> None:
@@ -98,10 +159,11 @@ def test_on_demand_throughput_needs_an_inference_profile(server: Any, client: An
         server,
         client,
         "ValidationException",
-        f"Invocation of model ID {HAIKU} with on-demand throughput isn't supported. Retry your request with "
+        f"Invocation of model ID {HAIKU_BASE} with on-demand throughput isn't supported. Retry your request with "
         "the ID or ARN of an inference profile that contains this model.",
+        HAIKU_BASE,
     )
-    assert f"us.{HAIKU}" in sentence and "inference profile" in sentence
+    assert f"global.{HAIKU_BASE}" in sentence and "inference profile" in sentence
 
 
 def test_retired_model(server: Any, client: Any) -> None:
@@ -112,7 +174,7 @@ def test_retired_model(server: Any, client: Any) -> None:
         "This model version has reached the end of its life. Please refer to the AWS documentation.",
         LEGACY,
     )
-    assert "legacy model retired" in sentence and LEGACY in sentence
+    assert "end of life" in sentence and LEGACY in sentence and "global.anthropic.claude-sonnet-4-6" in sentence
 
 
 def test_other_errors_are_not_dressed_up(server: Any, client: Any) -> None:
@@ -175,21 +237,45 @@ def test_legacy_ids_are_refused_up_front_on_aws(monkeypatch: pytest.MonkeyPatch)
     aws = bedrock_runtime("aws", region="us-east-1")
     calls: list[Any] = []
     monkeypatch.setattr(aws, "invoke_model", lambda **kw: calls.append(kw))  # must not be reached
-    with pytest.raises(PreflightError, match="legacy model retired"):
+    with pytest.raises(PreflightError, match="end of life"):
         preflight(aws, LEGACY)
     assert calls == []
 
 
 def test_probe_body_matches_the_model_api() -> None:
-    assert "prompt" in json.loads(client_module._probe_body(LEGACY))
+    assert "prompt" in json.loads(client_module._probe_body(LEGACY))  # retired, but its API is still known
     assert "messages" in json.loads(client_module._probe_body(HAIKU))
 
 
 def test_unknown_model_id_sentence_fits_the_id(server: Any, client: Any) -> None:
-    base = _fault_sentence(server, client, "ValidationException", "The provided model identifier is invalid.")
-    assert "us.<model id>" in base
-    profile = _fault_sentence(
-        server, client, "ValidationException", "The provided model identifier is invalid.", f"us.{HAIKU}"
+    invalid = "The provided model identifier is invalid."
+    typo = _fault_sentence(server, client, "ValidationException", invalid, HAIKU.replace("haiku", "hiaku"))
+    assert f"nearest id Bedrock knows is {HAIKU}" in typo
+    # A real model under a profile prefix it does not have: name the profiles it does have.
+    wrong_geo = "eu.anthropic.claude-opus-4-1-20250805-v1:0"
+    profile = _fault_sentence(server, client, "ValidationException", invalid, wrong_geo)
+    assert "us.anthropic.claude-opus-4-1-20250805-v1:0" in profile
+
+
+def test_body_rules_are_explained_with_their_fix() -> None:
+    from botocore.exceptions import ClientError
+
+    both = ClientError(
+        {
+            "Error": {
+                "Code": "ValidationException",
+                "Message": "The model returned the following errors: `temperature` and `top_p` cannot both be "
+                "specified for this model. Please use only one.",
+            }
+        },
+        "InvokeModel",
     )
-    # Already a profile id: telling the learner to add "us." again would be wrong.
-    assert "us.<model id>" not in profile and "inference profile exists" in profile
+    assert "temperature or top_p, not both" in explain(both, model_id=HAIKU)
+    body = messages_body("Hi", max_tokens=50, temperature=0.5, top_p=0.9)
+    with_body = explain(both, model_id=HAIKU, body=body)
+    assert with_body.startswith(f"Bedrock refused the request body for {HAIKU} (temperature") and "top_p" in with_body
+    adaptive = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "adaptive thinking is not supported on this model"}},
+        "InvokeModel",
+    )
+    assert '"budget_tokens"' in explain(adaptive, model_id=HAIKU)

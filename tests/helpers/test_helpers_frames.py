@@ -16,7 +16,7 @@ from helpers.framing import read_frames as _read_frames
 from helpers.local_bedrock import frames
 from helpers.stream import StreamResult
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
 
 
 def _sample_stream() -> bytes:

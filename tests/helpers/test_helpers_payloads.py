@@ -16,13 +16,16 @@ from helpers.payloads import (
     detect_media_type,
     image_block,
     messages_body,
+    model_problem,
     text_completion_body,
     validate_body,
 )
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-HAIKU_35 = "anthropic.claude-3-5-haiku-20241022-v1:0"  # text-only on Bedrock
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
+HAIKU_35 = "us.anthropic.claude-3-5-haiku-20241022-v1:0"  # text-only on Bedrock; end of life 2026-06-19
 LEGACY = "anthropic.claude-v2:1"
+SONNET_46 = "global.anthropic.claude-sonnet-4-6"
+BEFORE_RETIREMENTS = "2025-01-01"  # the as_of day on which the retired models above were still served
 
 
 def _png() -> bytes:
@@ -74,6 +77,9 @@ def test_messages_body_all_options() -> None:
     assert body["tool_choice"] == {"type": "tool", "name": "t"}
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     assert messages_body("Hi", max_tokens=5, tool_choice="any", tools=[tool])["tool_choice"] == {"type": "any"}
+    adaptive = messages_body("Hi", max_tokens=2000, thinking="adaptive", effort="low")
+    assert adaptive["thinking"] == {"type": "adaptive"} and adaptive["output_config"] == {"effort": "low"}
+    assert validate_body(adaptive, SONNET_46) == adaptive
 
 
 def test_messages_list_is_not_mutated_and_images_go_before_text(tmp_path: Path) -> None:
@@ -119,7 +125,7 @@ def test_valid_bodies_pass_and_come_back_as_bedrock_reads_them() -> None:
     assert validate_body(body, HAIKU) == body
     assert validate_body(json.dumps(body), HAIKU) == body
     legacy = text_completion_body("Hi", max_tokens_to_sample=10)
-    assert validate_body(legacy, LEGACY) == legacy
+    assert validate_body(legacy, LEGACY, as_of=BEFORE_RETIREMENTS) == legacy
 
 
 def test_every_problem_is_listed_with_path_and_fix() -> None:
@@ -142,10 +148,44 @@ def test_every_problem_is_listed_with_path_and_fix() -> None:
 
 def test_model_specific_rules() -> None:
     with pytest.raises(PayloadError, match="image"):
-        validate_body(messages_body("Hi", max_tokens=10, images=[MAGIC["image/png"]]), HAIKU_35)
+        validate_body(messages_body("Hi", max_tokens=10, images=[MAGIC["image/png"]]), HAIKU_35, as_of="2025-06-01")
     with pytest.raises(PayloadError) as info:
         validate_body(messages_body("Hi", max_tokens=10), "meta.llama3-8b-instruct-v1:0")
     assert info.value.problems[0].path == "modelId"
+
+
+def test_model_ids_are_judged_as_bedrock_judges_them_today_with_the_fix() -> None:
+    with pytest.raises(PayloadError) as retired:
+        validate_body(messages_body("Hi", max_tokens=10), HAIKU_35)
+    (problem,) = retired.value.problems
+    assert problem.path == "modelId" and "end of its life" in problem.rule
+    assert HAIKU in problem.fix and "Claude 3.5 Haiku" in problem.fix  # the catalogue's replacement
+    on_demand = model_problem("anthropic.claude-sonnet-4-6")
+    assert on_demand is not None and "on-demand throughput" in on_demand.rule and SONNET_46 in on_demand.fix
+    assert model_problem(SONNET_46) is None
+    assert model_problem(HAIKU_35, as_of="2025-06-01") is None  # the local endpoint's as_of switch
+
+
+@pytest.mark.parametrize(
+    ("model_id", "extra", "rule", "fix"),
+    [
+        (HAIKU, {"temperature": 0.5, "top_p": 0.9}, "cannot both be specified", "top_p"),
+        (HAIKU, {"thinking": {"type": "adaptive"}}, "adaptive thinking is not supported", "budget_tokens"),
+        (SONNET_46, {"thinking": {"type": "adaptive"}, "output_config": {"effort": "medium"}}, None, None),
+    ],
+)
+def test_per_model_rules_name_the_rule_and_the_fix(
+    model_id: str, extra: dict, rule: str | None, fix: str | None
+) -> None:
+    body = {**messages_body("Hi", max_tokens=2048), **extra}
+    if rule is None:
+        assert validate_body(body, model_id) == body
+        return
+    with pytest.raises(PayloadError) as info:
+        validate_body(body, model_id)
+    (problem,) = info.value.problems
+    assert rule in problem.rule and fix in problem.fix
+    assert f"{problem.rule.rstrip('.')}. Fix: {problem.fix}" in str(info.value)
 
 
 def test_unserialisable_and_garbage_bodies() -> None:
@@ -181,8 +221,11 @@ def test_same_verdict_as_the_endpoint(client: Any, body: dict) -> None:
     with pytest.raises(client.exceptions.ValidationException) as server_side:
         client.invoke_model_with_response_stream(modelId=HAIKU, body=json.dumps(body))
     message = server_side.value.response["Error"]["Message"]
-    for problem in info.value.problems:
+    # Bedrock lists every schema problem at once, and otherwise reports the model's first complaint.
+    schema = [p for p in info.value.problems if p.wire == "schema"]
+    for problem in schema or info.value.problems[:1]:
         assert problem.rule in message
+        assert problem.fix not in message  # the teaching text never goes on the wire
 
 
 def test_good_builder_output_is_accepted_by_the_endpoint(client: Any) -> None:

@@ -12,7 +12,7 @@ from helpers.payloads import messages_body
 from helpers.retries import backoff_delays, with_retries
 from helpers.stream import invoke_stream
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
 
 
 class Sleeps(list):

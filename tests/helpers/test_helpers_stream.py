@@ -35,8 +35,8 @@ from helpers.events import (
 from helpers.payloads import messages_body, text_completion_body
 from helpers.stream import StreamResult, decode_chunk, invoke_stream, stream_events
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-SONNET_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)
+SONNET_45 = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"  # budget thinking (3.7 Sonnet is EOL)
 LEGACY = "anthropic.claude-v2:1"
 
 WEATHER_TOOL = {
@@ -118,8 +118,8 @@ def test_tool_use_stream_parses_input(client: Any) -> None:
 
 def test_thinking_stream_keeps_thinking_and_signature(client: Any) -> None:
     body = messages_body("Why is the sky blue?", max_tokens=3000, thinking=1024)
-    expected = _invoke_json(client, body, SONNET_37)
-    result = invoke_stream(client, SONNET_37, body).consume()
+    expected = _invoke_json(client, body, SONNET_45)
+    result = invoke_stream(client, SONNET_45, body).consume()
     thinking = [b for b in result.blocks if isinstance(b, ThinkingBlock)]
     wanted = [b for b in expected["content"] if b["type"] == "thinking"]
     assert thinking and wanted
@@ -138,10 +138,10 @@ def test_stop_sequence_reported(client: Any) -> None:
     assert word not in result.text
 
 
-def test_legacy_text_completion_stream(client: Any) -> None:
+def test_legacy_text_completion_stream(retired_client: Any) -> None:
     body = text_completion_body("Write a haiku about rivers", max_tokens_to_sample=200)
-    expected = _invoke_json(client, body, LEGACY)
-    result = invoke_stream(client, LEGACY, body).consume()
+    expected = _invoke_json(retired_client, body, LEGACY)
+    result = invoke_stream(retired_client, LEGACY, body).consume()
     assert all(isinstance(e, CompletionChunk) for e in result.events)
     assert result.text == expected["completion"]
     assert result.stop_reason == expected["stop_reason"]

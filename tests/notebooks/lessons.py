@@ -16,7 +16,8 @@ REQUIRED_PARAMETERS = ("backend", "region", "model_id", "prompt", "max_tokens", 
 # thinking lesson needs a model that supports thinking) under metadata["course"]["alt_parameters"].
 DEFAULT_ALT_PARAMETERS: dict[str, Any] = {
     "seed": 7,
-    "model_id": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    # Another current model, through a regional profile: the lessons must not depend on the default's id form.
+    "model_id": "us.anthropic.claude-sonnet-4-6",
     "prompt": "Write a haiku about rivers",
     "time_scale": 0.0,
 }

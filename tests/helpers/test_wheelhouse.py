@@ -42,7 +42,9 @@ _CHECK = textwrap.dedent(
         client = anthropic.AnthropicBedrock(
             base_url=server.endpoint_url, aws_region="us-east-1", aws_access_key="room", aws_secret_key="room")
         with client.messages.stream(model="global.anthropic.claude-haiku-4-5-20251001-v1:0", max_tokens=50,
-                                    messages=[{"role": "user", "content": "Hi"}]) as stream:
+                                    messages=[{"role": "user", "content": "Hi"}],
+                                    # SDK 2.x sends 2026-10-21, which ARN-versioned models refuse on Bedrock.
+                                    extra_body={"anthropic_version": "bedrock-2023-05-31"}) as stream:
             print("stop_reason", stream.get_final_message().stop_reason)
     """
 )

@@ -41,6 +41,7 @@ class LessonReport:
     calls: int | None = None  # model calls the endpoint saw (local stand-in only)
     input_tokens: int | None = None
     output_tokens: int | None = None
+    max_tokens_requested: int | None = None  # the ceiling on output: each call's max_tokens, summed
 
 
 def _endpoint_calls(endpoint: str | None) -> list[dict[str, Any]] | None:
@@ -53,6 +54,14 @@ def _endpoint_calls(endpoint: str | None) -> list[dict[str, Any]] | None:
     except (urllib.error.URLError, OSError, ValueError):
         return None
     return value if isinstance(value, list) else None
+
+
+def _max_tokens(body: Any) -> int:
+    """An InvokeModel body's max_tokens, or a Converse request's inferenceConfig.maxTokens (0 if neither)."""
+    if not isinstance(body, dict):
+        return 0
+    value = body.get("max_tokens") or (body.get("inferenceConfig") or {}).get("maxTokens") or 0
+    return value if isinstance(value, int) else 0
 
 
 def run_lesson(path: Path, *, backend: str, out_dir: Path, parameters: dict[str, Any], timeout: int) -> LessonReport:
@@ -82,6 +91,7 @@ def run_lesson(path: Path, *, backend: str, out_dir: Path, parameters: dict[str,
         report.calls = len(new)
         report.input_tokens = sum(c.get("input_tokens") or 0 for c in new)
         report.output_tokens = sum(c.get("output_tokens") or 0 for c in new)
+        report.max_tokens_requested = sum(_max_tokens(c.get("request_body")) for c in new)
     return report
 
 

@@ -80,6 +80,7 @@ def test_dry_run_reports_each_lesson_on_the_aws_backend(tmp_path: Path) -> None:
     assert first["ok"], first["error"]
     assert first["calls"] == len(stand_in.calls) == len(stand_in_calls) == 2  # both calls reached the stand-in
     assert first["input_tokens"] == sum(c.input_tokens or 0 for c in stand_in.calls) > 0
+    assert first["max_tokens_requested"] == 2 * 50  # the ceiling an instructor budgets with
     assert first["output_tokens"] == sum(c.output_tokens or 0 for c in stand_in.calls) > 0
     assert broken == {**broken, "lesson": "01_broken", "ok": False, "failed_cell": 3,
                       "error": "RuntimeError: model access is missing"}

@@ -1,15 +1,15 @@
 """A room of 1,000 paced streams: ``endpoint.room_streams_1000.send_error_ms_p99``.
 
-1,000 InvokeModelWithResponseStream calls at once, paced at time_scale 1 (Claude Haiku 4.5 through a
-global profile, realistic multi-token chunks). The server is the local endpoint's ASGI app run by
-hypercorn's own multi-process mode (``hypercorn --workers N``, one listening socket shared by the
-workers), not a balancer of ours. The clients run in separate processes, open their share of the
-streams at once with raw asyncio sockets and read bytes without decoding them, so the figure is the
-server's. The figure: the 99th percentile, over every frame of every stream, of (actual - scheduled)
-send offset as each worker recorded them.
+1,000 InvokeModelWithResponseStream calls opened at the same moment, paced at
+time_scale 1 (Claude Haiku 4.5 through a global profile, realistic multi-token chunks). The server is
+the local endpoint's ASGI app run by hypercorn's own multi-process mode (``hypercorn --workers N``, one
+listening socket shared by the workers), not a balancer of ours. The clients run in separate processes,
+open their share of the streams with raw asyncio sockets and read bytes without decoding them, so the
+figure is the server's. The figure: the 99th percentile, over every frame of every stream, of
+(actual - scheduled) send offset as each worker recorded them.
 
-Side by side in the same run: the same room on one worker (``..._one_worker``), which shows why the
-room endpoint needs more than one process on this machine.
+Side by side in the same run: the same room on one worker (``..._one_worker``), which shows what the
+second process buys on this machine.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 STREAMS = 1_000
-TOKENS = 100  # per answer; about 1.5 s of paced output at ~100 tokens/s
+TOKENS = 100  # per answer: about 1 s of paced output at ~100 tokens/s after ~0.4 s to the first byte
+# Every stream starts at once (the hardest case). ``room(workers, ramp_s=1.0)`` spreads the starts over a
+# second, as a room pressing Run together would, for experiments.
+RAMP_S = 0.0
 CLIENT_PROCESSES = 2
 WORKERS = max(2, os.cpu_count() or 2)
 
@@ -49,10 +52,11 @@ def _request(port: int, body: bytes) -> bytes:
     ).encode() + body
 
 
-def _clients(port: int, first: int, count: int) -> int:
-    """In a child process: open ``count`` streams at once, read each to EOF; returns bytes read."""
+def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
+    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF; bytes read."""
 
     async def one(i: int) -> int:
+        await asyncio.sleep(ramp_s * (i - first) / max(count, 1))
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(_request(port, _body(i)))
         total = 0
@@ -86,7 +90,7 @@ def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"hypercorn did not listen on port {port} within {timeout:.0f} s")
 
 
-def room(workers: int) -> dict[str, float]:
+def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
     """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="room-calls-") as calls_dir:
@@ -101,7 +105,9 @@ def room(workers: int) -> dict[str, float]:
             share = STREAMS // CLIENT_PROCESSES
             with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
                 pool.apply(_clients, (port, 10_000, CLIENT_PROCESSES * 2))  # warm every worker up a little
-                pending = [pool.apply_async(_clients, (port, i * share, share)) for i in range(CLIENT_PROCESSES)]
+                pending = [
+                    pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
+                ]
                 for job in pending:
                     job.get(timeout=600)
         finally:

@@ -10,10 +10,16 @@ code reads like AWS's own examples. ``backend=None`` reads ``BEDROCK_BACKEND``
 - ``"aws"`` uses boto3's standard credential chain (profile, env vars, SSO, instance role);
   region from the argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``.
 
-``preflight(client, model_id)`` sends one tiny request and turns the usual first-day
-failures into one plain sentence with the fix (``PreflightError``); ``explain(exc)`` is
-the mapping on its own. Only the mapping is tested here, against the local endpoint's
-injected errors: the real-AWS path cannot be exercised offline, so it is kept thin.
+``resolve_backend(backend, region)`` turns a lesson's ``None`` parameters into the environment's
+choice (``BEDROCK_BACKEND``, ``AWS_REGION``), so ``BEDROCK_BACKEND=aws make lab`` switches every lesson.
+
+``preflight(client, model_id, body)`` checks the body with the endpoint's own rules, sends one tiny
+request and turns the usual first-day failures into one plain sentence with the fix
+(``PreflightError``, shown without a traceback in IPython); ``explain(exc)`` is the mapping on its
+own and ``describe_model(model_id)`` the same knowledge for an id, without a call. Model advice
+(replacements, profile ids, the nearest known id) comes from the catalogue in ``helpers.bedrock_rules``.
+Only the mapping is tested here, against the local endpoint's errors: the real-AWS path cannot be
+exercised offline, so it is kept thin.
 """
 
 from __future__ import annotations
@@ -240,6 +246,13 @@ def _classify(code: str, message: str) -> str | None:
     return None
 
 
+def _invitation_only(model_id: str | None) -> bool:
+    try:
+        return bool(model_id) and identify_model(str(model_id)).info.access == "invitation"
+    except ModelLookupError:
+        return False
+
+
 def _model_sentence(reason: str, model_id: str | None, region: str) -> str:
     model = model_id or "this model"
     if reason == "iam":
@@ -248,6 +261,8 @@ def _model_sentence(reason: str, model_id: str | None, region: str) -> str:
             "bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on this model and its inference profile."
         )
     if reason == "access":
+        if _invitation_only(model_id):
+            return f"{model} is not open to every account: {model_fix(model_id, reason)}."
         return f"Your account cannot use {model} in {region} yet: {_ACCESS_FLOW}."
     fix = model_fix(model_id, reason)
     if reason == "end_of_life":
@@ -268,7 +283,7 @@ def _body_sentence(message: str, model_id: str | None, body: Any) -> str | None:
             validate_body(body, model_id)
         except PayloadError as err:
             problem = next((p for p in err.problems if p.rule in message), err.problems[0])
-            return f"Bedrock refused the request body for {model} ({problem.path}: {problem.rule}): {problem.fix}."
+            return f"Bedrock refused the request body for {model} at {problem.path}: {problem.fix}."
     for text, fix in _body_fixes():
         if text in message:
             return f"Bedrock refused the request body for {model}: {fix}."

@@ -112,10 +112,14 @@ class ModelInfo:
     supports_images: bool = True
     legacy_since: date | None = None  # entered Bedrock's Legacy state
     eol: date | None = None  # end of life on Bedrock (most regions)
-    eol_by_region: Mapping[str, date] = field(default_factory=dict)  # AWS's per-region exceptions
+    # Mappings take no part in hashing, so rows stay usable as dict keys and set members.
+    eol_by_region: Mapping[str, date] = field(default_factory=dict, hash=False)  # AWS's per-region exceptions
     access: Literal["open", "invitation"] = "open"
+    # Stops with "model_context_window_exceeded" without the beta (Sonnet 4.5 on); older models need
+    # anthropic_beta ["model-context-window-exceeded-2025-08-26"] (Anthropic docs, stop reasons).
+    context_window_stop: bool = False
     replacement: str | None = None  # base id to move to once this model is retired
-    sources: Mapping[str, str] = field(default_factory=dict)  # fact -> key of SOURCES
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # fact -> key of SOURCES
     unconfirmed: tuple[str, ...] = ()  # facts no primary source confirmed
 
     # ---- derived facts ------------------------------------------------------------------------
@@ -269,29 +273,30 @@ _ROWS: tuple[ModelInfo, ...] = (
     ModelInfo(
         "anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", "claude-opus-4-1-20250805", "messages",
         "arn_versioned", ("us",), False, 200_000, 32_000, thinking=("budget",), cache_min_tokens=1024,
-        sampling="temperature_xor_top_p", replacement="anthropic.claude-opus-4-6-v1",
-        # Deprecated on Anthropic's API; still Active on Bedrock as far as recorded.
+        replacement="anthropic.claude-opus-4-6-v1",
+        # Deprecated on Anthropic's API; still Active on Bedrock as far as recorded. The temperature-xor-top_p
+        # rule is documented "from the 4.5 models on", so not applied here.
         sources={**_LEGACY_TABLE, "cache": "aws-caching", "sampling": "anthropic-params"},
-        unconfirmed=("sampling",),
     ),
     ModelInfo(
         "anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", "claude-sonnet-4-5-20250929", "messages",
         "arn_versioned", ("global", "us", "eu", "jp"), False, 200_000, 64_000, thinking=("budget",),
         sampling="temperature_xor_top_p", cache_min_tokens=1024, replacement="anthropic.claude-sonnet-4-6",
+        context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "on_demand": "issue-on-demand"},
     ),
     ModelInfo(
         "anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", "claude-haiku-4-5-20251001", "messages",
         "arn_versioned", ("global", "us", "eu"), False, 200_000, 64_000, thinking=("budget",),
-        sampling="temperature_xor_top_p", cache_min_tokens=4096,
+        sampling="temperature_xor_top_p", cache_min_tokens=4096, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "aws-card", "sampling": "anthropic-params"},
     ),
     ModelInfo(
         "anthropic.claude-opus-4-5-20251101-v1:0", "Claude Opus 4.5", "claude-opus-4-5-20251101", "messages",
         "arn_versioned", ("global", "us", "eu"), False, 200_000, 64_000, thinking=("budget",),
         effort_levels=_EFFORT, default_effort="high", sampling="temperature_xor_top_p", cache_min_tokens=4096,
-        replacement="anthropic.claude-opus-4-6-v1",
+        replacement="anthropic.claude-opus-4-6-v1", context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params"},
         unconfirmed=("max_output_tokens", "effort_levels"),
@@ -300,7 +305,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         "anthropic.claude-opus-4-6-v1", "Claude Opus 4.6", "claude-opus-4-6", "messages", "arn_versioned",
         ("global", "us", "eu", "jp", "apac"), False, 1_000_000, 128_000, thinking=("adaptive", "budget"),
         thinking_deprecated=("budget",), effort_levels=_EFFORT, default_effort="high",
-        sampling="temperature_xor_top_p", cache_min_tokens=4096,
+        sampling="temperature_xor_top_p", cache_min_tokens=4096, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params", "lifecycle": "aws-card"},
         unconfirmed=("context_tokens",),
@@ -309,7 +314,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         "anthropic.claude-sonnet-4-6", "Claude Sonnet 4.6", "claude-sonnet-4-6", "messages", "arn_versioned",
         ("global", "us", "eu", "jp"), False, 1_000_000, 128_000, thinking=("adaptive", "budget"),
         thinking_deprecated=("budget",), effort_levels=_EFFORT, default_effort="high",
-        sampling="temperature_xor_top_p", cache_min_tokens=1024,
+        sampling="temperature_xor_top_p", cache_min_tokens=1024, context_window_stop=True,
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
                  "effort": "anthropic-params", "lifecycle": "aws-card"},
         unconfirmed=("context_tokens",),
@@ -321,7 +326,7 @@ _ROWS: tuple[ModelInfo, ...] = (
         ModelInfo(
             f"anthropic.{short}", name, short, "messages", "messages_api", profiles, True, 1_000_000, 128_000,
             thinking=thinking, thinking_removed=removed, effort_levels=efforts, default_effort=default_effort,
-            sampling="defaults_only", cache_min_tokens=4096, access=access,
+            sampling="defaults_only", cache_min_tokens=4096, access=access, context_window_stop=True,
             sources={**_NEW_TABLE, "on_demand": "aws-quickstart",
                      **({"ids": "third-party-ids"} if access == "invitation" or "fable" in short else {})},
             unconfirmed=("profiles", "cache_min_tokens", *extra_unconfirmed),
@@ -389,14 +394,17 @@ def recommended_replacement(model: ModelInfo | str, *, on: date | None = None) -
 class ModelLookupError(Exception):
     """A model id Bedrock would refuse; carries the HTTP status and error type to answer with."""
 
-    def __init__(self, status: int, error_type: str, message: str, *, reason: str = "invalid") -> None:
+    def __init__(self, status: int, error_type: str, message: str, *, reason: str = "invalid",
+                 fix: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
-        self.message = message
+        self.message = message  # Bedrock's words, as sent on the wire
         # Why, in one word, for code that explains the error: invalid, not_found, end_of_life,
         # legacy_inactive, on_demand, access.
         self.reason = reason
+        # What to change, in the course's words (never on the wire).
+        self.fix = fix or f"use a current Claude model id, such as {DEFAULT_MODEL_ID}"
 
 
 @dataclass(frozen=True)
@@ -473,6 +481,8 @@ def identify_model(model_id: str, *, models: Mapping[str, ModelInfo] | None = No
     prefix, base = _split_profile(model_id)
     info = _row(base, model_id, table)
     if prefix is not None and prefix not in info.profiles:
+        # A system profile that does not exist for this model; same answer as an unknown id (unconfirmed,
+        # by analogy with capture err_invalid_profile_converse_stream: "us.does-not-exist-model-v1:0").
         raise _invalid()
     return ModelRef(model_id, info, "base" if prefix is None else "profile", prefix)
 
@@ -495,12 +505,22 @@ def resolve_model(
     info = ref.info
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or date.today())
     state = info.lifecycle_on(day, region)
+    if state in ("EOL", "Legacy"):
+        successor = recommended_replacement(info, on=day)
+        move = f"move to {successor.name} ({successor.recommended_id()})"
     if state == "EOL":
-        raise ModelLookupError(404, "ResourceNotFoundException", END_OF_LIFE, reason="end_of_life")
+        raise ModelLookupError(404, "ResourceNotFoundException", END_OF_LIFE, reason="end_of_life",
+                               fix=f"{info.name} has reached end of life on Bedrock: {move}")
     if not ref.uses_profile and not info.on_demand:
-        raise ModelLookupError(400, "ValidationException", on_demand_unsupported(info.base_id), reason="on_demand")
+        raise ModelLookupError(400, "ValidationException", on_demand_unsupported(info.base_id), reason="on_demand",
+                               fix=f"{info.name} is served through inference profiles: call "
+                                   f"{info.recommended_id()} (or another of its profiles: "
+                                   f"{', '.join(p + '.' for p in info.profiles)})")
     if state == "Legacy" and inactive_account:
-        raise ModelLookupError(404, "ResourceNotFoundException", LEGACY_INACTIVE, reason="legacy_inactive")
+        raise ModelLookupError(404, "ResourceNotFoundException", LEGACY_INACTIVE, reason="legacy_inactive",
+                               fix=f"{info.name} is Legacy and refused to accounts that stopped using it: {move}")
     if info.access == "invitation":
-        raise ModelLookupError(403, "AccessDeniedException", ACCESS_DENIED, reason="access")
+        raise ModelLookupError(403, "AccessDeniedException", ACCESS_DENIED, reason="access",
+                               fix=f"{info.name} is offered by invitation only: use {DEFAULT_MODEL_ID} or "
+                                   "another current model")
     return info

@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", f"Forwarding every call to {args.upstream} (not recording)."]
     if args.replay:
         lines += ["", f"Replaying {len(server.passthrough.exchanges)} recorded exchanges from {args.replay}."]
+    if args.as_of:
+        lines += ["", f"Model lifecycles judged as of {args.as_of}: models retired since then are served."]
+    if args.inactive_account:
+        lines += ["", "Playing an inactive account: Legacy models are refused."]
     print("\n".join(lines), flush=True)
     try:
         while not stop.wait(0.5):

@@ -491,21 +491,22 @@ class ConversePlan:
 
 
 def converse_usage(input_tokens: int, output_tokens: int, cache_keys: bool = False, cache_read: int = 0,
-                   cache_write: int = 0) -> dict[str, Any]:
-    """Converse usage; with cache keys as 2026 answers have them, each twice (captures cv_claude-*-4-5_*)."""
-    total = input_tokens + output_tokens + cache_read + cache_write
-    if not cache_keys:
-        return {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": total}
-    return {
-        "cacheReadInputTokenCount": cache_read,
-        "cacheReadInputTokens": cache_read,
-        "cacheWriteInputTokenCount": cache_write,
-        "cacheWriteInputTokens": cache_write,
-        "inputTokens": input_tokens,
-        "outputTokens": output_tokens,
-        "serverToolUsage": {},
-        "totalTokens": total,
-    }
+                   cache_write: int = 0, server_tools: bool = False) -> dict[str, Any]:
+    """Converse usage as real answers spell it, keys in alphabetical order.
+
+    Cache keys come twice (``cacheReadInputTokens`` and ``cacheReadInputTokenCount``, captures
+    cv_claude-sonnet-4-5_prompt_cache, cvs_claude-3-7-sonnet_prompt_cache); answers since late 2025 add
+    ``serverToolUsage: {}`` (cvs_claude-3-sonnet_tool_use_2025-10, cvs_claude-sonnet-4-6_live_2026-08).
+    ``totalTokens`` counts cached tokens too.
+    """
+    usage: dict[str, Any] = {"inputTokens": input_tokens, "outputTokens": output_tokens,
+                             "totalTokens": input_tokens + output_tokens + cache_read + cache_write}
+    if cache_keys:
+        usage.update(cacheReadInputTokenCount=cache_read, cacheReadInputTokens=cache_read,
+                     cacheWriteInputTokenCount=cache_write, cacheWriteInputTokens=cache_write)
+    if server_tools or cache_keys:
+        usage["serverToolUsage"] = {}
+    return dict(sorted(usage.items()))
 
 
 def chunk_frame(chunk: PlannedChunk, padding: str = "") -> bytes:
@@ -518,7 +519,8 @@ def metadata_frame(chunk: PlannedChunk, padding: str, input_tokens: int, output_
     """The last event, ``metadata``: usage, and the latency measured when it is sent."""
     body = dict(chunk.payload["body"])
     cache = body.pop("_cache", None)  # planned cache figures, never sent as such
-    usage = converse_usage(input_tokens, output_tokens, *(cache or (False, 0, 0)))
+    # ConverseStream reports cache keys only when the request asked for caching (cvs_claude-sonnet-4-6_live).
+    usage = converse_usage(input_tokens, output_tokens, *(cache or (False, 0, 0)), server_tools=True)
     body = {**body, "usage": usage, "metrics": {"latencyMs": latency_ms}}
     return event_frame(chunk.payload["event"], body, padding)
 
@@ -554,7 +556,7 @@ def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call
         if name == "messageStop" and extra:
             body = {**body, "additionalModelResponseFields": extra}
         if name == "metadata":
-            body = {**body, **request.echo, "_cache": (cache_keys, cache_read, cache_write)}
+            body = {**body, **request.echo, "_cache": (plan.cache is not None, cache_read, cache_write)}
         chunks.append(PlannedChunk({"event": name, "body": body}, chunk.output_tokens))
     return ConversePlan(chunks, plan.input_tokens, plan.output_tokens, stop_reason, message, extra, request.echo,
                         cache_keys, cache_read, cache_write)

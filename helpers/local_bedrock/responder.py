@@ -211,14 +211,21 @@ def _tool_follow_up(body: dict) -> str | None:
     return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
 
 
-def _special_stop(flags: set[str]) -> str | None:
+_CONTEXT_WINDOW_BETA = "model-context-window-exceeded-2025-08-26"
+
+
+def _special_stop(flags: set[str], body: dict, model: ModelInfo) -> str | None:
     """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window."""
     if "refusal" in flags:
         return "refusal"
     if "pause_turn" in flags:
         return "pause_turn"
     if "context_window_exceeded" in flags:
-        return "model_context_window_exceeded"
+        betas = body.get("anthropic_beta") or []
+        if model.context_window_stop or _CONTEXT_WINDOW_BETA in betas:
+            return "model_context_window_exceeded"
+        # Without the beta an older model just stops (UNCONFIRMED: reported here as max_tokens).
+        return "max_tokens"
     return None
 
 
@@ -304,7 +311,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
     if budget.exhausted:
         stop_reason, stop_sequence = "max_tokens", None
     stop_details = None
-    special = _special_stop(flags)
+    special = _special_stop(flags, body, model)
     if special is not None and not budget.exhausted:
         stop_reason, stop_sequence = special, None
         if special == "refusal":

@@ -149,6 +149,39 @@ def test_cli_prints_serves_and_exits_cleanly(stop_signal) -> None:
             process.wait()
 
 
+def test_cli_lifecycle_switches_reach_the_endpoint() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0", "--as-of", "2026-01-01",
+         "--inactive-account"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any(line.startswith("Playing an inactive account") for line in lines):
+            line = process.stdout.readline()
+            assert line, f"CLI ended early: {process.stderr.read() if process.stderr else ''}"
+            lines.append(line.strip())
+        url = next(line.split("=", 1)[1] for line in lines if line.startswith("export AWS_ENDPOINT_URL"))
+        client = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+        body = json.dumps(messages_body(max_tokens=5))
+        # Claude 3 Haiku was Active on 2026-01-01 (retired 2026-09-10); Claude Sonnet 4 is Legacy today,
+        # but not yet on that day.
+        client.invoke_model(modelId="anthropic.claude-3-haiku-20240307-v1:0", body=body)
+        client.invoke_model(modelId="us.anthropic.claude-sonnet-4-20250514-v1:0", body=body)
+        with pytest.raises(client.exceptions.ResourceNotFoundException, match="marked by provider as Legacy"):
+            client.invoke_model(modelId="us.anthropic.claude-opus-4-20250514-v1:0", body=body)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_cli_keeps_existing_credentials_out_of_its_output() -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
     process = subprocess.Popen(

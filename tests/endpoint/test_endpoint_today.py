@@ -359,3 +359,31 @@ def test_anthropic_sdk_gets_typed_errors_despite_the_error_type_suffix(sdk) -> N
     with pytest.raises(anthropic.BadRequestError, match="on-demand throughput"):
         sdk.messages.create(model="anthropic.claude-haiku-4-5-20251001-v1:0", max_tokens=5,
                             messages=[{"role": "user", "content": "hi"}], extra_body=BEDROCK_VERSION)
+
+
+def test_per_region_end_of_life_follows_the_signed_region(monkeypatch) -> None:
+    """A region AWS still serves a retired model in (a catalogue row's eol_by_region) is read from SigV4."""
+    import dataclasses
+    from datetime import date
+
+    from helpers.bedrock_rules import catalogue
+
+    haiku_3 = "anthropic.claude-3-haiku-20240307-v1:0"
+    row = dataclasses.replace(catalogue.MODELS[haiku_3], eol_by_region={"ap-southeast-2": date(2099, 1, 1)})
+    monkeypatch.setattr(catalogue, "MODELS", {**catalogue.MODELS, haiku_3: row})
+    with LocalBedrock(seed=0, time_scale=0) as server:
+        sydney = server.client(region_name="ap-southeast-2")
+        answer = json.loads(sydney.invoke_model(modelId=haiku_3, body=json.dumps(messages_body()))["body"].read())
+        assert answer["model"] == "claude-3-haiku-20240307"
+        virginia = server.client(region_name="us-east-1")
+        assert _error(virginia, haiku_3, messages_body())[:2] == (404, "ResourceNotFoundException")
+
+
+def test_models_before_sonnet_4_5_need_the_beta_for_the_context_window_stop(client) -> None:
+    sonnet_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    body = messages_body("Tell me about rivers. [[context_window_exceeded]]")
+    plain = json.loads(client.invoke_model(modelId=sonnet_4, body=json.dumps(body))["body"].read())
+    assert plain["stop_reason"] == "max_tokens"
+    body["anthropic_beta"] = ["model-context-window-exceeded-2025-08-26"]
+    with_beta = json.loads(client.invoke_model(modelId=sonnet_4, body=json.dumps(body))["body"].read())
+    assert with_beta["stop_reason"] == "model_context_window_exceeded"

@@ -273,7 +273,7 @@ def test_body_rules_are_explained_with_their_fix() -> None:
     assert "temperature or top_p, not both" in explain(both, model_id=HAIKU)
     body = messages_body("Hi", max_tokens=50, temperature=0.5, top_p=0.9)
     with_body = explain(both, model_id=HAIKU, body=body)
-    assert with_body.startswith(f"Bedrock refused the request body for {HAIKU} (temperature") and "top_p" in with_body
+    assert with_body.startswith(f"Bedrock refused the request body for {HAIKU} at temperature") and "top_p" in with_body
     adaptive = ClientError(
         {"Error": {"Code": "ValidationException", "Message": "adaptive thinking is not supported on this model"}},
         "InvokeModel",

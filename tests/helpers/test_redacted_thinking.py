@@ -29,8 +29,15 @@ from helpers.accumulate import (
 )
 from helpers.events import ContentBlockStart, ConverseBlockDelta
 from helpers.local_bedrock import frames
-from helpers.payloads import validate_body
-from helpers.stream import CONVERSE_STREAM, INVOKE_STREAM, StreamResult, _from_public_iterator
+from helpers.payloads import messages_body, validate_body
+from helpers.stream import (
+    CONVERSE_STREAM,
+    INVOKE_STREAM,
+    StreamResult,
+    _from_public_iterator,
+    converse_stream,
+    invoke_stream,
+)
 
 # Opaque on purpose: whatever Bedrock sends must come back byte for byte.
 REDACTED_DATA = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj"
@@ -202,3 +209,48 @@ def test_assistant_message_uses_the_messages_shape_for_non_converse_results(oper
     result = StreamResult.from_events(events)
     result.operation = operation
     assert result.assistant_message()["content"] == [{"type": "redacted_thinking", "data": REDACTED_DATA}]
+
+
+# --- real frames from the local endpoint ([[redacted_thinking]] asks it for a redacted block) --------------
+
+REDACT_PROMPT = "Why is the sky blue? [[redacted_thinking]]"
+
+
+def test_endpoint_redacted_thinking_over_invoke_stream_and_back(client) -> None:
+    body = messages_body(REDACT_PROMPT, max_tokens=3000, thinking=1024)
+    result = invoke_stream(client, HAIKU_45, body).consume()
+    start = next(e for e in result.events if isinstance(e, ContentBlockStart) and e.block_type == "redacted_thinking")
+    assert [b.type for b in result.blocks] == ["redacted_thinking", "thinking", "text"]
+    assert result.blocks[0] == RedactedThinkingBlock(start.content_block["data"])
+    sent_back = result.assistant_message()
+    assert sent_back["content"][0] == start.content_block  # byte for byte what the frame carried
+    follow_up = messages_body(
+        [{"role": "user", "content": REDACT_PROMPT}, sent_back, {"role": "user", "content": "Thanks. And at sunset?"}],
+        max_tokens=3000,
+        thinking=1024,
+    )
+    assert invoke_stream(client, HAIKU_45, follow_up, validate=True).consume().stop_reason == "end_turn"
+
+
+def test_endpoint_redacted_content_over_converse_stream_and_back(client) -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    result = converse_stream(
+        client, HAIKU_45, REDACT_PROMPT, inferenceConfig={"maxTokens": 3000}, additionalModelRequestFields=thinking
+    ).consume()
+    redacted = [b for b in result.blocks if isinstance(b, RedactedThinkingBlock)]
+    assert len(redacted) == 1 and isinstance(redacted[0].data, bytes) and redacted[0].data
+    assert result.blocks.index(redacted[0]) == 0
+    sent_back = result.assistant_message()
+    assert sent_back["content"][0] == {"reasoningContent": {"redactedContent": redacted[0].data}}
+    follow_up = converse_stream(
+        client,
+        HAIKU_45,
+        [
+            {"role": "user", "content": [{"text": REDACT_PROMPT}]},
+            sent_back,
+            {"role": "user", "content": [{"text": "Thanks. And at sunset?"}]},
+        ],
+        inferenceConfig={"maxTokens": 3000},
+        additionalModelRequestFields=thinking,
+    ).consume()
+    assert follow_up.stop_reason == "end_turn"

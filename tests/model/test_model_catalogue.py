@@ -36,6 +36,7 @@ def test_every_row_is_complete_and_sourced(info) -> None:
     assert info.sources and set(info.sources.values()) <= set(SOURCES)
     assert info.replacement is None or info.replacement in MODELS
     assert info.legacy_since is None or info.eol is None or info.legacy_since < info.eol
+    assert hash(info) == hash(dataclasses.replace(info))  # rows work as dict keys
 
 
 def test_default_model_is_served_today_and_current() -> None:
@@ -64,6 +65,7 @@ def test_lifecycle_by_date_and_region() -> None:
     with pytest.raises(ModelLookupError) as caught:
         resolve_model(HAIKU_3, region="us-east-1", as_of="2026-10-01", models=table)
     assert (caught.value.status, caught.value.message, caught.value.reason) == (404, END_OF_LIFE, "end_of_life")
+    assert "Claude Haiku 4.5 (global.anthropic.claude-haiku-4-5-20251001-v1:0)" in caught.value.fix
 
 
 def test_legacy_models_are_refused_only_for_inactive_accounts() -> None:
@@ -79,6 +81,7 @@ def test_profile_only_base_ids_and_missing_profiles() -> None:
     with pytest.raises(ModelLookupError) as caught:
         resolve_model("anthropic.claude-sonnet-4-5-20250929-v1:0")
     assert caught.value.reason == "on_demand" and "isn\u2019t supported" in caught.value.message
+    assert "global.anthropic.claude-sonnet-4-5-20250929-v1:0" in caught.value.fix
     assert resolve_model("anthropic.claude-opus-4-7").name == "Claude Opus 4.7"  # bare id works in-region
     with pytest.raises(ModelLookupError, match="model identifier is invalid"):
         resolve_model("au.anthropic.claude-haiku-4-5-20251001-v1:0")  # no such profile

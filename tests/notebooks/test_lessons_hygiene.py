@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from lessons import REQUIRED_PARAMETERS, code_cells, lesson_paths, load, source
+from lessons import REQUIRED_PARAMETERS, alt_parameters, code_cells, lesson_paths, load, source
+
+from helpers.bedrock_rules import identify_model, resolve_model
 
 LESSONS = lesson_paths()
 ids = [p.stem for p in LESSONS]
@@ -69,6 +71,26 @@ def test_backend_and_region_default_to_the_environment(path: Path) -> None:
     assert "backend, region = resolve_backend(backend, region)" in source(cells[first_use]), (
         f"{path.name}: code cell {first_use} uses backend before resolving it with helpers.client.resolve_backend"
     )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=ids)
+def test_every_model_a_lesson_calls_is_served_today(path: Path) -> None:
+    """A retired or base id in a parameters cell would fail on AWS today (and on the local endpoint)."""
+    values = {
+        target.id: node.value.value
+        for node in ast.parse(source(_parameters_cell(path))).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for params in (values, {**values, **alt_parameters(load(path))}):
+        for name, value in params.items():
+            if not name.endswith("model_id"):
+                continue
+            if name.startswith("legacy"):
+                identify_model(value)  # retired on purpose (replayed with as_of), but a real id
+                continue
+            resolve_model(value)  # raises ModelLookupError with Bedrock's answer if it is not served today
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=ids)

@@ -6,21 +6,52 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean \
+.PHONY: lab wheelhouse dry-run test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean \
 	examples-toolchains examples-build examples-test examples-clean
 
-$(STAMP): pyproject.toml
+# Two installs (install_extra: extra, pip source options): the lab set for learners (`make lab`: what the lessons need, no test tools) and the
+# dev set for tests (`make test`: the lab set plus pytest, playwright, ruff, ...). pyproject.toml is the list.
+# A room with no internet: `make wheelhouse` on a connected machine, copy the folder, and `make lab` installs
+# from ./wheelhouse (or WHEELHOUSE=dir) with the package index switched off.
+LAB_STAMP := $(VENV)/.lab-stamp
+WHEELHOUSE ?= $(wildcard wheelhouse)
+PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
+
+define install_extra
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(if $(2),,$(PY) -m pip install --quiet --upgrade pip)
+	$(PY) -m pip install --quiet $(2) -e '.[$(1)]'
+endef
+
+$(STAMP): pyproject.toml
+	$(call install_extra,dev,)
+	touch $(LAB_STAMP) $(STAMP)
+
+$(LAB_STAMP): pyproject.toml
+	$(call install_extra,lab,$(PIP_SOURCE))
+	touch $(LAB_STAMP)
+
+# Wheels for the lab set (and the build backend, for the editable install) into ./wheelhouse. Build it on
+# the same OS, CPU and Python version as the learners' machines; for a mixed room run it once on each kind
+# into the same folder (pip picks the matching wheel).
+WHEELHOUSE_DIR ?= wheelhouse
+wheelhouse:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip wheel --quiet --wheel-dir $(WHEELHOUSE_DIR) '.[lab]' 'setuptools>=68' wheel
+	rm -f $(WHEELHOUSE_DIR)/bedrock_streaming_course-*.whl
+	@echo "$$(ls $(WHEELHOUSE_DIR) | wc -l) wheels in $(WHEELHOUSE_DIR); copy it beside the course and run make lab"
 
 # JupyterLab on the course; every lesson uses the embedded local endpoint unless BEDROCK_BACKEND=aws.
 # As root (containers, workshop VMs) Jupyter refuses to start without --allow-root.
-lab: $(STAMP)
+lab: $(LAB_STAMP)
 	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
+
+# The instructor's dry run: every lesson with papermill on the aws backend, one line per lesson.
+# DRY_RUN_ARGS="--only 00 05" for some lessons, "--backend local" to time the offline course.
+dry-run: $(LAB_STAMP)
+	$(PY) -m tools.dry_run $(DRY_RUN_ARGS)
 
 # Debian's Chromium for the browser test. In CI (root) it is installed when missing;
 # elsewhere the browser test skips with a message saying how to install it.

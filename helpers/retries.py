@@ -81,6 +81,8 @@ def with_retries(
 ) -> T:
     """Call ``call()`` until it succeeds, retrying retryable failures that came before any output.
 
+    The tested version of lesson 5's plain retry loop (backoff with full jitter, never after text was shown).
+
     ``call`` is typically ``lambda: invoke_stream(client, model_id, body)``. When it returns
     a ``StreamResult``, the stream is read up to its first output-carrying event (kept for
     your own iteration) so that a failure at the very start of the stream is retried too.

@@ -67,6 +67,9 @@ def render_stream(
 ) -> Any:
     """Show a streaming response as it arrives; return the final ``StreamResult``.
 
+    The tested version of lesson 3's display-handle update loop (throttled redraws, final text drawn last),
+    plus a reader thread, a Stop button, a status line and a static copy for saved notebooks.
+
     * ``live`` - ``None`` (auto), ``True`` (always the widget) or ``False`` (static only).
     * ``max_updates_per_s`` - the widget's redraw ceiling (default 20).
     * ``show_chart`` - a small chunk-gap chart beside the text (redrawn at most twice a second).

@@ -1,0 +1,146 @@
+"""A room of 1,000 paced streams: ``endpoint.room_streams_1000.send_error_ms_p99``.
+
+1,000 InvokeModelWithResponseStream calls opened at the same moment, paced at
+time_scale 1 (Claude Haiku 4.5 through a global profile, realistic multi-token chunks). The server is
+the local endpoint's ASGI app run by hypercorn's own multi-process mode (``hypercorn --workers N``, one
+listening socket shared by the workers), not a balancer of ours. The clients run in separate processes,
+open their share of the streams with raw asyncio sockets and read bytes without decoding them, so the
+figure is the server's. The figure: the 99th percentile, over every frame of every stream, of
+(actual - scheduled) send offset as each worker recorded them.
+
+Side by side in the same run: the same room on one worker (``..._one_worker``), which shows what the
+second process buys on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+STREAMS = 1_000
+TOKENS = 100  # per answer: about 1 s of paced output at ~100 tokens/s after ~0.4 s to the first byte
+# Every stream starts at once (the hardest case). ``room(workers, ramp_s=1.0)`` spreads the starts over a
+# second, as a room pressing Run together would, for experiments.
+RAMP_S = 0.0
+CLIENT_PROCESSES = 2
+WORKERS = max(2, os.cpu_count() or 2)
+
+
+def _body(i: int) -> bytes:
+    return json.dumps({
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": TOKENS + 50,
+        "messages": [{"role": "user", "content": f"[[length={TOKENS}]] Tell me about river {i}."}],
+    }).encode()
+
+
+def _request(port: int, body: bytes) -> bytes:
+    return (
+        f"POST /model/{MODEL}/invoke-with-response-stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
+    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF; bytes read."""
+
+    async def one(i: int) -> int:
+        await asyncio.sleep(ramp_s * (i - first) / max(count, 1))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_request(port, _body(i)))
+        total = 0
+        while chunk := await reader.read(1 << 16):
+            total += len(chunk)
+        writer.close()
+        return total
+
+    async def everyone() -> int:
+        return sum(await asyncio.gather(*(one(i) for i in range(first, first + count))))
+
+    return asyncio.run(everyone())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"hypercorn exited early: {server.stderr.read() if server.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"hypercorn did not listen on port {port} within {timeout:.0f} s")
+
+
+def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
+    """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="room-calls-") as calls_dir:
+        env = {**os.environ, "ROOM_CALLS_DIR": calls_dir, "ROOM_TIME_SCALE": "1.0"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hypercorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+             "--backlog", "4096", "--graceful-timeout", "5", "benchmarks.room_app:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            _wait_until_listening(port, server)
+            share = STREAMS // CLIENT_PROCESSES
+            with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
+                pool.apply(_clients, (port, 10_000, CLIENT_PROCESSES * 2))  # warm every worker up a little
+                pending = [
+                    pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
+                ]
+                for job in pending:
+                    job.get(timeout=600)
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        records = [r for f in Path(calls_dir).glob("*.json") for r in json.loads(f.read_text())]
+    paced = [r for r in records if len(r["sent_ms"]) > 0 and r["status"] == 200]
+    room_calls = sorted(paced, key=lambda r: len(r["sent_ms"]), reverse=True)[:STREAMS]
+    errors = sorted(
+        sent - planned for r in room_calls for sent, planned in zip(r["sent_ms"], r["schedule_ms"], strict=False)
+    )
+    if not errors:
+        raise RuntimeError("no worker wrote its call log; did hypercorn run the lifespan shutdown?")
+    return {
+        "p99": errors[min(len(errors) - 1, int(0.99 * len(errors)))],
+        "complete": sum(1 for r in room_calls if r["done"] and not r["error"]),
+    }
+
+
+def run() -> dict[str, float]:
+    many = room(WORKERS)
+    one = room(1)
+    return {
+        "endpoint.room_streams_1000.send_error_ms_p99": round(many["p99"], 3),
+        "endpoint.room_streams_1000.workers": WORKERS,
+        "endpoint.room_streams_1000.streams_complete": many["complete"],
+        "endpoint.room_streams_1000.send_error_ms_p99_one_worker": round(one["p99"], 3),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))

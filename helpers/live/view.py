@@ -25,14 +25,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from helpers.live.kernel_events import CommPump
+from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
 __all__ = ["LiveView"]
 
-_POLL_S = 0.02  # how often the cell's thread wakes to look for clicks and new data
+_POLL_S = 0.02  # how often the cell's thread wakes to look for new data
 
 
 def _hook(part: str) -> tuple[str, ...]:
@@ -91,6 +91,8 @@ class LiveView(widgets.VBox):
             description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop")
         )
         self.stop_button.on_click(lambda _b: self.stop())
+        # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).
+        route_to_frontend_subshell(self.stop_button)
         self._body = widgets.HBox([self.answer, self.chart])
         kwargs.setdefault("_dom_classes", ("bedrock-live",))
         super().__init__(children=[self.status, self._body, self.stop_button], **kwargs)
@@ -137,20 +139,18 @@ class LiveView(widgets.VBox):
         min_interval = 1.0 / self.max_updates_per_s
         next_frame = 0.0
         try:
-            with CommPump() as pump:
-                while reader.is_alive():
-                    reader.join(_POLL_S)
-                    pump()
-                    now = time.perf_counter()
-                    if now >= next_frame:
-                        started = now
-                        self.update()
-                        cost = time.perf_counter() - started
-                        self._render_cost_s = cost
-                        # Keep rendering to a small share of the time: the reader needs the GIL.
-                        next_frame = started + max(min_interval, cost / self.max_render_share)
-                    # The chart has its own, slower schedule; its cost must not hold back the text.
-                    self.update_chart()
+            while reader.is_alive():
+                reader.join(_POLL_S)
+                now = time.perf_counter()
+                if now >= next_frame:
+                    started = now
+                    self.update()
+                    cost = time.perf_counter() - started
+                    self._render_cost_s = cost
+                    # Keep rendering to a small share of the time: the reader needs the GIL.
+                    next_frame = started + max(min_interval, cost / self.max_render_share)
+                # The chart has its own, slower schedule; its cost must not hold back the text.
+                self.update_chart()
         except KeyboardInterrupt:
             self.interrupted = True
             result.close()

@@ -192,13 +192,16 @@ class LiveView(widgets.VBox):
         tools = tool_inputs(snapshot)
         if tools:
             if self.tools is None:
-                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children) - 2)
+                # Below the answer: tool input comes after the text that introduces it, as it streamed.
+                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children) - 1)
             self._set(
                 self.tools,
                 "".join(f"<b>{html.escape(n)}</b><pre>{html.escape(t)}</pre>" for n, t in tools),
             )
         if done:
             self.stop_button.disabled = True
+            if self.thinking_box is not None and self.thinking_box.selected_index is not None:
+                self.thinking_box.selected_index = None  # read while it streamed; folded away once it ended
         self.update_count += 1
         return True
 
@@ -222,9 +225,9 @@ class LiveView(widgets.VBox):
         return True
 
     def _side_area(self, title: str, hook: str, *, position: int) -> tuple[widgets.HTML, widgets.Accordion]:
-        """A titled, collapsible area placed above the answer."""
+        """A titled, collapsible area, open while it streams."""
         content = widgets.HTML(value="")
-        box = widgets.Accordion(children=[content], titles=(title,), _dom_classes=_hook(hook))
+        box = widgets.Accordion(children=[content], titles=(title,), selected_index=0, _dom_classes=_hook(hook))
         children = list(self.children)
         children.insert(position, box)
         self.children = tuple(children)
@@ -264,7 +267,8 @@ class LiveView(widgets.VBox):
         """The deterministic rendering of what the view shows now."""
         if self.result is None:
             raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
-        return StaticRendering.of(self.result, timing=timing)
+        chart = self.chart.value if self.show_chart and self.chart.layout.display != "none" else None
+        return StaticRendering.of(self.result, timing=timing, chart_png=chart or None)
 
     def __repr__(self) -> str:
         if self.result is None:

@@ -204,8 +204,53 @@ def test_thinking_and_tool_input_get_their_own_areas(recording_comm) -> None:
     assert plain.thinking is None and plain.tools is None  # no empty areas for a plain answer
 
     view = LiveView()
-    view.run(StandInResult(iter(events)))
-    assert view.children[1] is view.thinking_box and view.children[2] is view.tools_box
+    opened: list[int | None] = []
+    view.update = _recording_thinking_state(view, opened)  # type: ignore[method-assign]
+    view.run(StandInResult(_paced(events, 0.05)))  # slower than the view's redraws, so frames are drawn mid-way
+    # Laid out in streamed order: thinking above the answer, tool input below it (it follows the text).
+    children = list(view.children)
+    assert children.index(view.thinking_box) < children.index(view._body) < children.index(view.tools_box)
+    # Thinking is open while it streams, so it can be read, and folded away once the stream ended.
+    assert 0 in opened, "the thinking area was never open while the stream ran"
+    assert view.thinking_box.selected_index is None
     assert "&lt;weather&gt;" in view.thinking.value  # model text is escaped here too
     assert "get_weather" in view.tools.value and "Lisbon" in view.tools.value
     assert view.children[-1] is view.stop_button
+
+
+def _paced(events: list[StreamEvent], pause_s: float) -> Iterator[StreamEvent]:
+    for event in events:
+        time.sleep(pause_s)
+        yield event
+
+
+def _recording_thinking_state(view: LiveView, seen: list[int | None]):
+    original = view.update
+
+    def update(*, final: bool = False) -> bool:
+        drawn = original(final=final)
+        if not final and view.thinking_box is not None:
+            seen.append(view.thinking_box.selected_index)
+        return drawn
+
+    return update
+
+
+def test_static_copy_keeps_blocks_in_streamed_order() -> None:
+    from helpers.events import ContentBlockStart, ContentBlockStop, InputJsonDelta, MessageDelta, TextDelta
+
+    events = [
+        ContentBlockStart(1, 0, {"type": "text", "text": ""}),
+        TextDelta(2, 0, "Let me look that up."),
+        ContentBlockStop(3, 0),
+        ContentBlockStart(4, 1, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}),
+        InputJsonDelta(5, 1, '{"city": "Lisbon"}'),
+        ContentBlockStop(6, 1),
+        MessageDelta(7, "tool_use", None, {"output_tokens": 12}),
+    ]
+    rendering = StaticRendering.of(make_result(events))
+    text = rendering.to_text()
+    assert text.index("Let me look that up.") < text.index("--- tool input: get_weather ---")
+    page = rendering.to_html()
+    assert page.index("Let me look that up.") < page.index("Tool input: get_weather")
+    assert rendering.chart_png is None and "<img" not in page  # stored outputs never carry the timing chart

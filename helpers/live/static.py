@@ -63,6 +63,8 @@ def ordered_blocks(snapshot: Any) -> list[tuple[str, str, str]]:
 
 # Same layout as the live view's body (an answer column that shrinks, a fixed 340 px chart beside it), so
 # the static copy that replaces the widget does not move the text.
+# The widget's status line is one widget row high (JupyterLab's --jp-widgets-inline-height, 28 px).
+_STATUS_STYLE = "margin:0 0 4px 0;line-height:var(--jp-widgets-inline-height, 28px)"
 _BODY_STYLE = "display:flex;align-items:flex-start;gap:8px"
 _ANSWER_STYLE = "flex:1 1 auto;min-width:0"
 
@@ -97,7 +99,8 @@ class StaticRendering:
 
     def to_html(self) -> str:
         status = html.escape(self.status)
-        parts = [f'<div class="bedrock-stream"><p class="bedrock-stream-status"><small>{status}</small></p>']
+        parts = [f'<div class="bedrock-stream"><p class="bedrock-stream-status" style="{_STATUS_STYLE}">']
+        parts.append(f"<small>{status}</small></p>")
         if self.timing:
             parts.append(f"<p><small>{html.escape(self.timing)}</small></p>")
         blocks = self.blocks or (("text", "", self.text),)

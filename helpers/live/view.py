@@ -30,7 +30,7 @@ from helpers.live.markdown import IncrementalMarkdown
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
-__all__ = ["LiveView"]
+__all__ = ["LiveView", "markdown_block"]
 
 _POLL_S = 0.02  # how often the cell's thread wakes to look for new data
 
@@ -38,6 +38,13 @@ _POLL_S = 0.02  # how often the cell's thread wakes to look for new data
 def _hook(part: str) -> tuple[str, ...]:
     """Stable CSS class for a part of the view (styling, and the browser test's selectors)."""
     return (f"bedrock-live-{part}",)
+
+
+def markdown_block(rendered: str) -> str:
+    """The widget value that shows already rendered Markdown."""
+    # JupyterLab's rendered-Markdown styles (the static copy gets them as an HTML output), not the widget
+    # label's, so the text keeps its size and spacing when the static copy replaces the widget.
+    return f'<div class="bedrock-md jp-RenderedHTMLCommon">{rendered}</div>'
 
 
 def _check_rate(name: str, value: float) -> float:
@@ -183,12 +190,12 @@ class LiveView(widgets.VBox):
         if self.interrupted:
             status += " · interrupted (kernel interrupt)"
         self._set(self.status, f"<small>{status}</small>")
-        self._set(self.answer, self._answer_md.render(snapshot.text, partial=not done))
+        self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
         thinking = thinking_text(snapshot)
         if thinking:
             if self.thinking is None:
                 self.thinking, self.thinking_box = self._side_area("Thinking", "thinking", position=1)
-            self._set(self.thinking, self._thinking_md.render(thinking, partial=not done))
+            self._set(self.thinking, markdown_block(self._thinking_md.render(thinking, partial=not done)))
         tools = tool_inputs(snapshot)
         if tools:
             if self.tools is None:

@@ -43,15 +43,21 @@ _OBSERVER_JS = """
   const text = (root, selector) => { const e = first(root, selector); return e ? e.textContent : null; };
   const geometry = (out, e) => {
     if (!e || !out) return null;
+    // The content box: where the text itself sits, whatever padding its container has.
+    // top: where the first line of text starts (margins collapse differently around a flex item).
     const o = out.getBoundingClientRect(), r = e.getBoundingClientRect(), s = getComputedStyle(e);
-    return {top: Math.round(r.top - o.top), left: Math.round(r.left - o.left), width: Math.round(r.width),
+    const px = v => parseFloat(v) || 0;
+    const line = e.querySelector('h1, h2, h3, h4, h5, h6, p, li, pre, table, blockquote') || e;
+    return {top: Math.round(line.getBoundingClientRect().top - o.top),
+            left: Math.round(r.left - o.left + px(s.paddingLeft)),
+            width: Math.round(r.width - px(s.paddingLeft) - px(s.paddingRight)),
             font: s.fontFamily + ' ' + s.fontSize + ' ' + s.lineHeight};
   };
   const read = (cell) => {
     const out = first(cell, '.jp-OutputArea');
     const view = first(out, sel.view), stat = first(out, sel.static);
     const chart = first(out, sel.chart), staticChart = first(out, sel.static_chart);
-    const answerBox = view ? first(view, sel.answer) : (stat ? first(stat, sel.static_answer) : null);
+    const answerBox = view ? first(view, sel.answer + ' .bedrock-md') : (stat ? first(stat, sel.static_answer) : null);
     return {
       live: !!view,
       answer: view ? text(view, sel.answer) : null,

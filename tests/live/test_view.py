@@ -12,6 +12,7 @@ from live_support import StandInResult, make_result, text_events, updates
 from helpers.events import StreamEvent
 from helpers.live import LiveView, StaticRendering, render_stream
 from helpers.live.markdown import close_open_fence, render_markdown
+from helpers.live.view import markdown_block
 
 
 def paced(events: list[StreamEvent], per_s: float) -> Iterator[StreamEvent]:
@@ -61,7 +62,7 @@ def test_throttled_updates_at_5000_events_per_s_and_final_value(recording_comm) 
     allowed = 20 * elapsed + 2  # the rate ceiling, the first frame and the final flush
     assert 2 <= len(sent) <= allowed, (len(sent), elapsed)
     assert len(sent) < len(pieces) / 10
-    assert view.answer.value == render_markdown(result.snapshot.text)
+    assert view.answer.value == markdown_block(render_markdown(result.snapshot.text))
     assert result.snapshot.text == "".join(pieces)
     assert sent[-1]["state"]["value"] == view.answer.value  # the flush reached the frontend
 
@@ -110,7 +111,7 @@ def test_stop_button_from_another_thread_keeps_partial_text(recording_comm) -> N
     assert result.stopped and result.done
     kept = result.snapshot.text
     assert 0 < len(kept) < len("".join(pieces)) and "".join(pieces).startswith(kept)
-    assert view.answer.value == render_markdown(kept)
+    assert view.answer.value == markdown_block(render_markdown(kept))
     assert "stopped" in view.status.value
     assert view.stop_button.disabled
 

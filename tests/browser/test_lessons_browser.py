@@ -1,0 +1,147 @@
+"""Every lesson, run as a learner runs it: open in JupyterLab in Chromium, Kernel > Restart Kernel and Run All
+Cells, wait for idle, then check what the page shows.
+
+For each lesson: no error output anywhere; every code cell ran, with execution counts strictly increasing in cell
+order (a cell set aside and run later breaks that); every live view grew in several distinct steps before its
+cell finished. Where a lesson has them: the ``live-demo`` cell's live text ends as the local endpoint's answer,
+its chart shows, and the static copy that replaces it keeps text, width, typography and chart in place; during
+the Run All a learner clicks Stop in the ``stop-demo`` cell, which keeps a partial answer and leaves the order of
+every later cell alone. papermill and nbval run the lessons headless; only a page can show these.
+
+The lessons are served as copies with a papermill-style parameters cell setting a faster pace (``time_scale``),
+so the whole course runs in a few minutes; the live views still draw many frames at that pace (checked).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from expectations import expected_answer, is_prefix_of, page_text, parameters_of, squash, words
+from lab_driver import CellReport, NotebookPage, WatchLog, serve_copy, source
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+REPO = Path(__file__).resolve().parents[2]
+LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Four times the real pace (~400 tokens/s): a lesson's answers stream for a second or more, time for the
+# throttled view (20 frames/s) to draw many frames, while nine lessons still fit the CI budget.
+PACE = {"time_scale": 0.25}
+# A lesson with a Stop demonstration streams at the real pace, so a click lands well before the end.
+PACE_WITH_STOP = {"time_scale": 1.0}
+MIN_LIVE_STEPS = 3  # distinct states a live view shows before its cell ends
+MIN_DEMO_STEPS = 5  # for the lesson's main live demonstration
+STOP_AFTER_CHARS = 400
+
+
+def tagged(cells: list[dict[str, Any]], tag: str) -> int | None:
+    return next((i for i, c in enumerate(cells) if tag in c.get("metadata", {}).get("tags", [])), None)
+
+
+def check_order(report: list[CellReport]) -> None:
+    code = [c for c in report if c.cell_type == "code"]
+    not_run = [c.index for c in code if c.execution_count is None]
+    assert not not_run, f"code cells never ran: {not_run}"
+    counts = [c.execution_count for c in code]
+    assert all(a < b for a, b in zip(counts, counts[1:], strict=False)), (
+        "execution counts are not strictly increasing in cell order (a cell ran out of turn): "
+        + ", ".join(f"cell {c.index}: [{c.execution_count}]" for c in code)
+    )
+
+
+def check_no_errors(report: list[CellReport]) -> None:
+    errors = [f"cell {c.index}: {e}" for c in report for e in c.errors()]
+    assert not errors, "error output in the page:\n" + "\n".join(errors)
+
+
+def check_live_cells(logs: dict[int, WatchLog], report: list[CellReport]) -> list[int]:
+    live = [i for i, log in logs.items() if log.had_live_view]
+    for i in live:
+        steps = logs[i].live_steps()
+        assert len(steps) >= MIN_LIVE_STEPS, (
+            f"cell {i}'s live view changed {len(steps)} times before the cell finished; a live view shows the "
+            f"answer growing in at least {MIN_LIVE_STEPS} steps\n{report[i].source[:200]}"
+        )
+    return live
+
+
+def check_live_demo(log: WatchLog, parameters: dict[str, Any]) -> None:
+    expected = page_text(expected_answer(*parameters_of(parameters)))
+    full = words(expected)
+    steps = log.answers_before_idle()
+    assert len(steps) >= MIN_DEMO_STEPS, f"the live demo's answer changed only {len(steps)} times while it streamed"
+    assert squash(steps[-1][1]) == expected, "the live view's last text is not the endpoint's answer"
+    for _t, step in steps:
+        assert is_prefix_of(step, full), f"the live view showed text the answer does not have: {step[:80]!r}"
+    assert log.chart_seen(), "the side chart never appeared beside the live demo's answer"
+    final = log.final()
+    assert not final.live and final.static_answer is not None, "the widget was not replaced by the static copy"
+    assert squash(final.static_answer) == expected
+    assert "stop_reason" in (final.static_status or ""), final.static_status
+    check_no_jump(log)
+
+
+def check_no_jump(log: WatchLog) -> None:
+    """The static copy that replaces the widget keeps the answer where it was, as wide, in the same type."""
+    live, final = log.last_live(), log.final()
+    assert live.box and final.box, "the answer's box was not found in the page"
+    assert final.box["font"] == live.box["font"], f"typography changes: {live.box['font']} -> {final.box['font']}"
+    assert abs(final.box["width"] - live.box["width"]) <= 4, f"width changes: {live.box} -> {final.box}"
+    assert abs(final.box["left"] - live.box["left"]) <= 4, f"the text moves sideways: {live.box} -> {final.box}"
+    assert abs(final.box["top"] - live.box["top"]) <= 6, f"the text jumps: {live.box} -> {final.box}"
+    if log.chart_seen():
+        assert final.static_chart, "the chart disappeared when the static copy replaced the widget"
+
+
+def check_stopped(log: WatchLog, parameters: dict[str, Any]) -> None:
+    full = words(page_text(expected_answer(parameters["long_prompt"], parameters["long_max_tokens"],
+                                           parameters["seed"], parameters.get("model_id"))))  # fmt: skip
+    last = log.last_live()
+    kept = words(last.answer)
+    assert 0 < len(kept) < len(full), f"Stop kept {len(kept)} of {len(full)} words; expected a partial answer"
+    assert is_prefix_of(last.answer or "", full)
+    assert "stop" in (last.status or "").lower(), f"the live status line does not say it stopped: {last.status!r}"
+    final = log.final()
+    assert words(final.static_answer) == kept, "the static copy lost or changed the partial answer"
+    assert "stopped" in (final.static_status or "").lower(), final.static_status
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, artifacts: Path) -> None:
+    original = json.loads(lesson.read_text(encoding="utf-8"))
+    has_stop = tagged(original["cells"], "stop-demo") is not None
+    parameters, _ = serve_copy(original, jupyter_lab.root, lesson.name, PACE_WITH_STOP if has_stop else PACE)
+    cells = json.loads((jupyter_lab.root / lesson.name).read_text(encoding="utf-8"))["cells"]
+    stop_at, demo_at = tagged(cells, "stop-demo"), tagged(cells, "live-demo")
+
+    notebook = NotebookPage(page, jupyter_lab.notebook_url(lesson.name))
+    notebook.open()
+    notebook.watch()
+    notebook.restart_and_run_all()
+    if stop_at is not None:
+        notebook.wait_answer_longer_than(stop_at, STOP_AFTER_CHARS, timeout_ms=120_000)
+        notebook.cell(stop_at).scroll_into_view_if_needed()
+        notebook.screenshot(artifacts / f"{lesson.stem}-stop-mid-stream.png")
+        notebook.part(stop_at, "stop").click()
+    notebook.wait_all_done()
+    notebook.screenshot(artifacts / f"{lesson.stem}.png")
+    report, logs = notebook.report(), notebook.watched()
+
+    check_no_errors(report)
+    check_order(report)
+    live = check_live_cells(logs, report)
+    if any("render_stream(" in source(c) for c in cells):
+        assert live, "the lesson calls render_stream but no live view appeared in the page"
+    if demo_at is not None:
+        notebook.cell(demo_at).screenshot(path=str(artifacts / f"{lesson.stem}-live-demo.png"))
+        check_live_demo(logs[demo_at], parameters)
+    if stop_at is not None:
+        notebook.cell(stop_at).screenshot(path=str(artifacts / f"{lesson.stem}-stopped.png"))
+        check_stopped(logs[stop_at], parameters)
+        after = [c for c in report[stop_at + 1 :] if c.cell_type == "code"]
+        printed = next((c.text() for c in after if "stopped by the reader" in c.text()), "")
+        assert re.search(r"stopped by the reader: True", printed), f"the cell after Stop printed {printed!r}"

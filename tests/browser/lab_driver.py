@@ -305,6 +305,10 @@ class NotebookPage:
         )
         return [CellReport(i, c["type"], c["count"], c["outputs"], c["source"]) for i, c in enumerate(raw)]
 
+    def shut_down_kernel(self) -> None:
+        """End this notebook's kernel (each lesson starts its own; nine idle kernels would crowd a small CI box)."""
+        self.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
     def screenshot(self, path: Path) -> None:
         self.page.screenshot(path=str(path))
 

@@ -130,6 +130,10 @@ def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, a
     notebook.wait_all_done()
     notebook.screenshot(artifacts / f"{lesson.stem}.png")
     report, logs = notebook.report(), notebook.watched()
+    for index, tag in ((demo_at, "live-demo"), (stop_at, "stopped")):
+        if index is not None:
+            notebook.cell(index).screenshot(path=str(artifacts / f"{lesson.stem}-{tag}.png"))
+    notebook.shut_down_kernel()
 
     check_no_errors(report)
     check_order(report)
@@ -137,10 +141,8 @@ def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, a
     if any("render_stream(" in source(c) for c in cells):
         assert live, "the lesson calls render_stream but no live view appeared in the page"
     if demo_at is not None:
-        notebook.cell(demo_at).screenshot(path=str(artifacts / f"{lesson.stem}-live-demo.png"))
         check_live_demo(logs[demo_at], parameters)
     if stop_at is not None:
-        notebook.cell(stop_at).screenshot(path=str(artifacts / f"{lesson.stem}-stopped.png"))
         check_stopped(logs[stop_at], parameters)
         after = [c for c in report[stop_at + 1 :] if c.cell_type == "code"]
         printed = next((c.text() for c in after if "stopped by the reader" in c.text()), "")

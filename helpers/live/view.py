@@ -27,6 +27,7 @@ import ipywidgets as widgets
 
 from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
+from helpers.live.sidechart import MIN_POINTS, ChartPainter, gap_chart_png
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
@@ -112,6 +113,7 @@ class LiveView(widgets.VBox):
         self._drawn_events = -1
         self._last_chart_s = 0.0
         self._charted_gaps = -1
+        self._painter = ChartPainter()
         # Each frame re-renders only the answer's unsettled end: the cost stays flat as it grows.
         self._answer_md = IncrementalMarkdown()
         self._thinking_md = IncrementalMarkdown()
@@ -213,22 +215,39 @@ class LiveView(widgets.VBox):
         return True
 
     def update_chart(self, *, final: bool = False) -> bool:
-        """Redraw the latency chart if it is on, has data and its own interval has passed."""
-        figures = self._figures
-        if not self.show_chart or figures is None or not figures.gaps_ms:
-            return False
-        now = time.perf_counter()
-        if not final and now - self._last_chart_s < 1.0 / self.chart_updates_per_s:
-            return False
-        if len(figures.gaps_ms) == self._charted_gaps and not final:
-            return False
-        from helpers.charts import sparkline_png
+        """Show a finished chart, and start the next one when due (see ``helpers.live.sidechart``).
 
-        self._charted_gaps = len(figures.gaps_ms)
-        self.chart.value = sparkline_png(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms)
+        The chart appears once there are ``MIN_POINTS`` gaps; it is drawn on a worker thread so
+        the text keeps updating meanwhile. ``final=True`` draws the last chart here, with every gap.
+        Returns True if a new chart image was shown.
+        """
+        figures = self._figures
+        if not self.show_chart or figures is None:
+            return False
+        gaps = figures.gaps_ms
+        if final:
+            self._painter.wait()
+            self._painter.take()
+            if len(gaps) < MIN_POINTS or len(gaps) == self._charted_gaps:
+                return False
+            self._charted_gaps = len(gaps)
+            return self._show_chart(gap_chart_png(gaps[-500:], ttft_ms=figures.ttft_ms))
+        shown = self._show_chart(self._painter.take())
+        if len(gaps) < MIN_POINTS or len(gaps) == self._charted_gaps:
+            return shown
+        now = time.perf_counter()
+        if now - self._last_chart_s >= 1.0 / self.chart_updates_per_s and self._painter.request(
+            gaps[-500:], figures.ttft_ms
+        ):
+            self._charted_gaps = len(gaps)
+            self._last_chart_s = now
+        return shown
+
+    def _show_chart(self, png: bytes | None) -> bool:
+        if png is None:
+            return False
+        self.chart.value = png
         self._show(self.chart)
-        # Measured after drawing, so a slow draw pushes the next one further out.
-        self._last_chart_s = time.perf_counter()
         return True
 
     def _side_area(self, title: str, hook: str, *, position: int) -> tuple[widgets.HTML, widgets.Accordion]:
@@ -274,8 +293,8 @@ class LiveView(widgets.VBox):
         """The deterministic rendering of what the view shows now."""
         if self.result is None:
             raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
-        chart = self.chart.value if self.show_chart and self.chart.layout.display != "none" else None
-        return StaticRendering.of(self.result, timing=timing, chart_png=chart or None)
+        shown = self.show_chart and self.chart.layout.display != "none"
+        return StaticRendering.of(self.result, timing=timing, chart_png=bytes(self.chart.value) if shown else None)
 
     def __repr__(self) -> str:
         if self.result is None:

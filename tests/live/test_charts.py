@@ -86,3 +86,31 @@ def test_a_figure_returned_by_a_cell_displays_as_png() -> None:
     data, _ = shell.display_formatter.format(charts.chunk_latency(_result()))
     assert data["image/png"][:4] == b"\x89PNG"
     assert data["text/plain"].startswith("<Figure size")
+
+
+def test_side_chart_axes_read_at_a_glance() -> None:
+    from helpers.live.sidechart import gap_chart, y_limit
+
+    gaps = [10.0 + (i % 5) for i in range(60)] + [900.0]  # one slow chunk among steady ones
+    ax = gap_chart(gaps, ttft_ms=120).axes[0]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] == pytest.approx(y_limit(gaps))
+    assert ax.get_ylim()[1] < 100, "one slow chunk must not flatten the steady ones"
+    assert "(1 above the scale)" in ax.get_title() and "first token after 120 ms" in ax.get_title()
+    assert ax.get_xlabel() == "chunk" and ax.get_ylabel() == "gap (ms)"
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= len(gaps)]
+    assert all(float(t).is_integer() for t in ticks) and 2 <= len(ticks) <= 5
+
+
+def test_side_chart_waits_for_enough_points() -> None:
+    from live_support import StandInResult
+
+    from helpers.live import LiveView
+    from helpers.live.sidechart import MIN_POINTS
+
+    few = LiveView(show_chart=True)
+    few.run(StandInResult(iter(text_events(["a"] * (MIN_POINTS - 1)))))
+    assert few.chart.layout.display == "none", "a chart of a handful of gaps is noise"
+    many = LiveView(show_chart=True)
+    many.run(StandInResult(iter(text_events(["a"] * (MIN_POINTS + 5)))))
+    assert many.chart.layout.display != "none" and bytes(many.chart.value).startswith(b"\x89PNG")
+    assert many.static().chart_png == bytes(many.chart.value)  # the static copy keeps the chart the view showed

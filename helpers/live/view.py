@@ -55,7 +55,7 @@ def _check_rate(name: str, value: float) -> float:
 
 
 class LiveView(widgets.VBox):
-    """Status line, Markdown answer, thinking / tool-input areas, Stop button, optional chart.
+    """Stop button and status line, thinking area, Markdown answer with optional chart, tool-input area.
 
     ``view.run(result)`` streams ``result`` into the view and returns it when it ends
     (normally, by error, by Stop, or by a kernel interrupt - the partial result is kept).
@@ -103,7 +103,9 @@ class LiveView(widgets.VBox):
         route_to_frontend_subshell(self.stop_button)
         self._body = widgets.HBox([self.answer, self.chart])
         kwargs.setdefault("_dom_classes", ("bedrock-live",))
-        super().__init__(children=[self.status, self._body, self.stop_button], **kwargs)
+        # Stop sits on the status line, above the text: it stays where it is while the answer grows below.
+        self._header = widgets.HBox([self.stop_button, self.status], layout=widgets.Layout(align_items="center"))
+        super().__init__(children=[self._header, self._body], **kwargs)
 
         self.result: Any = None
         self.update_count = 0  # frames rendered (each sends only what changed)
@@ -202,7 +204,7 @@ class LiveView(widgets.VBox):
         if tools:
             if self.tools is None:
                 # Below the answer: tool input comes after the text that introduces it, as it streamed.
-                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children) - 1)
+                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children))
             self._set(
                 self.tools,
                 "".join(f"<b>{html.escape(n)}</b><pre>{html.escape(t)}</pre>" for n, t in tools),
@@ -277,7 +279,7 @@ class LiveView(widgets.VBox):
         many answers does not keep every view - and every event of every stream - alive.
         """
         parts = (self.status, self.answer, self.chart, self.thinking, self.thinking_box, self.tools, self.tools_box)
-        for widget in (*parts, self.stop_button, self._body, self):
+        for widget in (*parts, self.stop_button, self._header, self._body, self):
             if widget is None:
                 continue
             # Layout and style are widgets of their own, with their own comms.

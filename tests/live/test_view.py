@@ -128,7 +128,7 @@ def test_widget_state_stays_proportional_to_rendered_text(recording_comm) -> Non
     state_size = sum(len(str(v)) for w in (view, *view.children) for v in w.get_state().values())
     assert rendered >= len("".join(pieces))
     assert state_size < rendered + 10_000  # nothing but the current text (no history)
-    assert len(view.children) == 3  # status, answer (+chart), Stop: no growing list of outputs
+    assert len(view.children) == 2  # Stop + status, answer (+chart): no growing list of outputs
 
 
 # --- static rendering ------------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_thinking_and_tool_input_get_their_own_areas(recording_comm) -> None:
     assert view.thinking_box.selected_index is None
     assert "&lt;weather&gt;" in view.thinking.value  # model text is escaped here too
     assert "get_weather" in view.tools.value and "Lisbon" in view.tools.value
-    assert view.children[-1] is view.stop_button
+    assert view.children[0].children == (view.stop_button, view.status)  # Stop stays put above the text
 
 
 def _paced(events: list[StreamEvent], pause_s: float) -> Iterator[StreamEvent]:

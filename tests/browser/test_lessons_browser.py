@@ -126,6 +126,8 @@ def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, a
         notebook.wait_answer_longer_than(stop_at, STOP_AFTER_CHARS, timeout_ms=120_000)
         notebook.cell(stop_at).scroll_into_view_if_needed()
         notebook.screenshot(artifacts / f"{lesson.stem}-stop-mid-stream.png")
+        # tools/screenshots.py makes the README's picture of the live view from this one.
+        notebook.cell(stop_at).screenshot(path=str(artifacts / "stop-mid-stream-cell.png"))
         notebook.part(stop_at, "stop").click()
     notebook.wait_all_done()
     notebook.screenshot(artifacts / f"{lesson.stem}.png")

@@ -33,7 +33,7 @@ from helpers.live.status import LiveFigures, live_status
 
 __all__ = ["LiveView", "markdown_block"]
 
-_POLL_S = 0.02  # how often the cell's thread wakes to look for new data
+_POLL_S = 0.02  # longest the cell's thread waits for data before looking at the chart again
 
 
 def _hook(part: str) -> tuple[str, ...]:
@@ -136,11 +136,15 @@ class LiveView(widgets.VBox):
         if self.stop_requested:
             result.close()
         failure: list[BaseException] = []
+        # Set by the reader on every event: a frame is drawn as soon as data arrives and the throttle allows,
+        # not at the next tick of a polling loop (that wait would add to what the reader sees late).
+        arrived = threading.Event()
 
         def read() -> None:
             try:
                 for _event in result:
-                    pass
+                    if not arrived.is_set():  # a flag read; set() takes a lock, once per frame is enough
+                        arrived.set()
             except Exception as exc:  # StreamError lands on result.error; keep anything else too
                 if getattr(result, "error", None) is not exc:
                     failure.append(exc)
@@ -151,10 +155,13 @@ class LiveView(widgets.VBox):
         next_frame = 0.0
         try:
             while reader.is_alive():
-                reader.join(_POLL_S)
                 now = time.perf_counter()
-                if now >= next_frame:
-                    started = now
+                if now < next_frame:
+                    reader.join(next_frame - now)  # the throttle: no frame before next_frame
+                    continue
+                if arrived.wait(_POLL_S):
+                    arrived.clear()
+                    started = time.perf_counter()
                     self.update()
                     cost = time.perf_counter() - started
                     self._render_cost_s = cost

@@ -1,32 +1,31 @@
-"""The live view's side chart: the gap before each chunk, drawn off the cell's thread.
+"""The live view's side chart: the gap before each chunk, as a small SVG.
 
 What makes it worth looking at:
 
 * it appears only once there are ``MIN_POINTS`` gaps - three dots are noise, not a picture;
 * axes a reader can read at a glance: chunks counted from 1 along x with a few whole-number
   ticks, milliseconds from 0 up on y, and a y range set by the 98th percentile so one slow
-  chunk does not flatten everything else (points above the range sit on its top edge, drawn
-  as triangles, and the title says how many);
-* drawing a PNG with matplotlib takes tens of milliseconds, which on the cell's thread would
-  hold back the text updates. ``ChartPainter`` draws on a worker thread; the cell's thread
-  only picks up the finished image.
+  chunk does not flatten everything else (points above the range sit on its top edge as
+  triangles, and the title says how many);
+* it costs next to nothing to draw. It is plain SVG text written here, not a matplotlib PNG:
+  drawing a PNG takes tens of milliseconds of the interpreter, which the text updates and the
+  stream reader would wait for (measured: the 95th-percentile display lag in the page went
+  from 70-130 ms to 50-60 ms with SVG). SVG is also sharp at any zoom and takes the page's text
+  colour, so it suits dark themes too.
 """
 
 from __future__ import annotations
 
+import html
 import math
-import threading
 from collections.abc import Sequence
-from io import BytesIO
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # matplotlib is imported when the first chart is drawn, not with the live view
-    from matplotlib.figure import Figure
-
-__all__ = ["MIN_POINTS", "gap_chart", "gap_chart_png", "ChartPainter", "y_limit"]
+__all__ = ["MIN_POINTS", "WIDTH", "gap_chart_svg", "nice_ticks", "y_limit"]
 
 MIN_POINTS = 20
 GAP_COLOR = "#30638e"  # the course's colour for gaps (helpers.charts.COLORS["gap"])
+WIDTH, HEIGHT = 340, 150
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 34, 28  # room for tick labels, axis names and a two-line title
 
 
 def y_limit(gaps_ms: Sequence[float]) -> float:
@@ -36,87 +35,66 @@ def y_limit(gaps_ms: Sequence[float]) -> float:
     return max(1.0, top * 1.15)
 
 
-def gap_chart_png(gaps_ms: Sequence[float], *, ttft_ms: float | None = None, width_px: int = 340) -> bytes:
-    """The side chart as PNG bytes."""
-    buf = BytesIO()
-    gap_chart(gaps_ms, ttft_ms=ttft_ms, width_px=width_px).savefig(buf, format="png")
-    return buf.getvalue()
+def nice_ticks(top: float, count: int = 3, *, integer: bool = False) -> list[float]:
+    """Ticks at 0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to ``top``, about ``count`` of them."""
+    raw = max(top / count, 1.0 if integer else 1e-9)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    factors = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(f * magnitude for f in factors if f * magnitude >= raw)
+    if integer:
+        step = max(1, round(step))
+    return [i * step for i in range(int(top // step) + 1)]
 
 
-def gap_chart(gaps_ms: Sequence[float], *, ttft_ms: float | None = None, width_px: int = 340) -> Figure:
-    """The gap before each chunk (chunk 1 is the gap after the first token), as a small figure."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+def _label(value: float) -> str:
+    return f"{value:g}"
 
-    limit = y_limit(gaps_ms)
-    xs = range(1, len(gaps_ms) + 1)
-    inside = [min(g, limit) for g in gaps_ms]
-    over = [(x, limit) for x, g in zip(xs, gaps_ms, strict=True) if g > limit]
 
-    fig = Figure(figsize=(width_px / 100, 1.6), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot(xs, inside, color=GAP_COLOR, linewidth=0.8)
-    if over:
-        ax.scatter([x for x, _ in over], [y for _, y in over], marker="^", s=10, color=GAP_COLOR, clip_on=False)
-    ax.set_xlim(1, max(2, len(gaps_ms)))
-    ax.set_ylim(0, limit)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
-    ax.set_xlabel("chunk", fontsize=7, labelpad=1)
-    ax.set_ylabel("gap (ms)", fontsize=7, labelpad=1)
-    # Two short lines rather than one long one: the chart is only 340 px wide.
+def gap_chart_svg(gaps_ms: Sequence[float], *, ttft_ms: float | None = None) -> str:
+    """The gap before each chunk (chunk 1 is the gap after the first token) as an SVG element."""
+    n = len(gaps_ms)
+    limit = y_limit(gaps_ms) if n else 1.0
+    plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
+
+    def x(i: float) -> float:  # chunk number -> pixels
+        return _LEFT + (i - 1) / max(1, n - 1) * plot_w
+
+    def y(ms: float) -> float:
+        return _TOP + plot_h - min(ms, limit) / limit * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        'role="img" aria-label="gap before each chunk" style="font-size:9px;fill:currentColor">'
+    ]
     first = "gap before each chunk" if ttft_ms is None else f"first token after {ttft_ms:.0f} ms"
     second = "gap before each chunk" if ttft_ms is not None else ""
+    over = [i for i, g in enumerate(gaps_ms, start=1) if g > limit]
     if over:
         second += f"{' · ' if second else ''}{len(over)} above the scale (▲)"
-    ax.set_title(f"{first}\n{second}" if second else first, fontsize=7)
-    ax.tick_params(labelsize=6, length=2)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig
-
-
-class ChartPainter:
-    """Draws one chart at a time on a worker thread; ``take()`` returns a finished PNG once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._busy = False
-        self._done: bytes | None = None
-        self._worker: threading.Thread | None = None
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    def request(self, gaps_ms: Sequence[float], ttft_ms: float | None) -> bool:
-        """Start drawing these gaps unless a drawing is under way. Returns True if started."""
-        with self._lock:
-            if self._busy:
-                return False
-            self._busy = True
-        gaps = list(gaps_ms)  # a copy: the reader keeps appending to the original
-
-        def draw() -> None:
-            png = None
-            try:
-                png = gap_chart_png(gaps, ttft_ms=ttft_ms)
-            finally:
-                with self._lock:
-                    self._done = png
-                    self._busy = False
-
-        self._worker = threading.Thread(target=draw, name="bedrock-live-chart", daemon=True)
-        self._worker.start()
-        return True
-
-    def take(self) -> bytes | None:
-        with self._lock:
-            png, self._done = self._done, None
-        return png
-
-    def wait(self) -> None:
-        """Let a drawing under way finish (the final chart must include every gap)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join()
+    for row, line in enumerate(filter(None, (first, second))):
+        parts.append(f'<text class="title" x="{WIDTH / 2:.0f}" y="{11 + 11 * row}" text-anchor="middle">'
+                     f"{html.escape(line)}</text>")  # fmt: skip
+    axis = 'stroke="currentColor" stroke-opacity="0.6" stroke-width="1"'
+    parts.append(f'<line {axis} x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_TOP + plot_h}"/>')
+    parts.append(f'<line {axis} x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{_LEFT + plot_w}" y2="{_TOP + plot_h}"/>')
+    for tick in nice_ticks(limit):
+        ty = y(tick)
+        parts.append(f'<line {axis} x1="{_LEFT - 3}" y1="{ty:.1f}" x2="{_LEFT}" y2="{ty:.1f}"/>')
+        parts.append(f'<text class="ytick" x="{_LEFT - 5}" y="{ty + 3:.1f}" text-anchor="end">{_label(tick)}</text>')
+    for tick in nice_ticks(n, 4, integer=True):
+        if tick < 1:
+            continue
+        tx = x(tick)
+        parts.append(f'<line {axis} x1="{tx:.1f}" y1="{_TOP + plot_h}" x2="{tx:.1f}" y2="{_TOP + plot_h + 3}"/>')
+        parts.append(f'<text class="xtick" x="{tx:.1f}" y="{_TOP + plot_h + 12}" text-anchor="middle">{tick:g}</text>')
+    middle = _LEFT + plot_w / 2
+    parts.append(f'<text class="xlabel" x="{middle:.0f}" y="{HEIGHT - 3}" text-anchor="middle">chunk</text>')
+    parts.append(f'<text class="ylabel" transform="translate(9 {_TOP + plot_h / 2:.0f}) rotate(-90)" '
+                 'text-anchor="middle">gap (ms)</text>')  # fmt: skip
+    points = " ".join(f"{x(i):.1f},{y(g):.1f}" for i, g in enumerate(gaps_ms, start=1))
+    parts.append(f'<polyline fill="none" stroke="{GAP_COLOR}" stroke-width="1" points="{points}"/>')
+    for i in over:
+        px = x(i)
+        parts.append(f'<path class="over" fill="{GAP_COLOR}" d="M{px - 3:.1f},{_TOP}h6l-3,-5z"/>')
+    parts.append("</svg>")
+    return "".join(parts)

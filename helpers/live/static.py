@@ -5,13 +5,12 @@ stream: the status line (no timings, no ids), then the response's blocks in the 
 they streamed - thinking in a collapsed ``<details>``, text rendered from Markdown,
 tool input in an open ``<details>``. After a live run it replaces the widget, so it is
 laid out like the widget: the same typography (JupyterLab's rendered-Markdown styles),
-the answer column beside the side chart the view showed (``chart_png``, only ever set
+the answer column beside the side chart the view showed (``chart_svg``, only ever set
 from a live view: the chart's timings differ run to run, stored outputs never carry it).
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from dataclasses import dataclass
@@ -77,14 +76,14 @@ class StaticRendering:
     tools: tuple[tuple[str, str], ...] = ()
     timing: str = ""  # only when asked for: timings differ run to run
     blocks: tuple[tuple[str, str, str], ...] = ()  # (kind, title, content) in streamed order
-    chart_png: bytes | None = None  # the side chart a live view showed; never set for stored outputs
+    chart_svg: str | None = None  # the side chart a live view showed; never set for stored outputs
 
     @classmethod
-    def of(cls, result: Any, *, timing: str = "", chart_png: bytes | None = None) -> StaticRendering:
+    def of(cls, result: Any, *, timing: str = "", chart_svg: str | None = None) -> StaticRendering:
         snap = result.snapshot
         return cls(
             snap.text, static_status(result), thinking_text(snap), tuple(tool_inputs(snap)), timing,
-            tuple(ordered_blocks(snap)), chart_png,
+            tuple(ordered_blocks(snap)), chart_svg,
         )  # fmt: skip
 
     def _block_html(self, kind: str, title: str, content: str) -> str:
@@ -107,12 +106,8 @@ class StaticRendering:
         answer = "".join(self._block_html(*block) for block in blocks)
         parts.append(f'<div class="bedrock-stream-body" style="{_BODY_STYLE}">')
         parts.append(f'<div class="bedrock-stream-answer" style="{_ANSWER_STYLE}">{answer}</div>')
-        if self.chart_png:
-            data = base64.b64encode(self.chart_png).decode("ascii")
-            parts.append(
-                '<div class="bedrock-stream-chart" style="flex:0 0 auto">'
-                f'<img alt="gap per chunk" width="340" src="data:image/png;base64,{data}"></div>'
-            )
+        if self.chart_svg:
+            parts.append(f'<div class="bedrock-stream-chart" style="flex:0 0 auto">{self.chart_svg}</div>')
         parts.append("</div></div>")
         return "".join(parts)
 

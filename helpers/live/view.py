@@ -27,7 +27,7 @@ import ipywidgets as widgets
 
 from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
-from helpers.live.sidechart import MIN_POINTS, ChartPainter, gap_chart_png
+from helpers.live.sidechart import MIN_POINTS, WIDTH, gap_chart_svg
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
@@ -82,12 +82,10 @@ class LiveView(widgets.VBox):
             value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
         )
         # A fixed width keeps the chart from stretching to the answer's height in the HBox.
-        self.chart = widgets.Image(
-            format="png",
+        self.chart = widgets.HTML(
+            value="",
             _dom_classes=_hook("chart"),
-            layout=widgets.Layout(
-                display="none", flex="0 0 auto", width="340px", height="auto", align_self="flex-start"
-            ),
+            layout=widgets.Layout(display="none", flex="0 0 auto", width=f"{WIDTH}px", align_self="flex-start"),
         )
         # Thinking and tool-input areas are made the first time a response has them:
         # most answers have neither, and every widget costs comm messages to create.
@@ -115,7 +113,6 @@ class LiveView(widgets.VBox):
         self._drawn_events = -1
         self._last_chart_s = 0.0
         self._charted_gaps = -1
-        self._painter = ChartPainter()
         # Each frame re-renders only the answer's unsettled end: the cost stays flat as it grows.
         self._answer_md = IncrementalMarkdown()
         self._thinking_md = IncrementalMarkdown()
@@ -224,39 +221,22 @@ class LiveView(widgets.VBox):
         return True
 
     def update_chart(self, *, final: bool = False) -> bool:
-        """Show a finished chart, and start the next one when due (see ``helpers.live.sidechart``).
+        """Redraw the side chart if it is on, has enough points and its own interval has passed.
 
-        The chart appears once there are ``MIN_POINTS`` gaps; it is drawn on a worker thread so
-        the text keeps updating meanwhile. ``final=True`` draws the last chart here, with every gap.
-        Returns True if a new chart image was shown.
+        See ``helpers.live.sidechart``: it appears from ``MIN_POINTS`` gaps on. Returns True if drawn.
         """
         figures = self._figures
-        if not self.show_chart or figures is None:
+        if not self.show_chart or figures is None or len(figures.gaps_ms) < MIN_POINTS:
             return False
-        gaps = figures.gaps_ms
-        if final:
-            self._painter.wait()
-            self._painter.take()
-            if len(gaps) < MIN_POINTS or len(gaps) == self._charted_gaps:
-                return False
-            self._charted_gaps = len(gaps)
-            return self._show_chart(gap_chart_png(gaps[-500:], ttft_ms=figures.ttft_ms))
-        shown = self._show_chart(self._painter.take())
-        if len(gaps) < MIN_POINTS or len(gaps) == self._charted_gaps:
-            return shown
         now = time.perf_counter()
-        if now - self._last_chart_s >= 1.0 / self.chart_updates_per_s and self._painter.request(
-            gaps[-500:], figures.ttft_ms
-        ):
-            self._charted_gaps = len(gaps)
-            self._last_chart_s = now
-        return shown
-
-    def _show_chart(self, png: bytes | None) -> bool:
-        if png is None:
+        if not final and now - self._last_chart_s < 1.0 / self.chart_updates_per_s:
             return False
-        self.chart.value = png
+        if len(figures.gaps_ms) == self._charted_gaps:
+            return False
+        self._charted_gaps = len(figures.gaps_ms)
+        self._set(self.chart, gap_chart_svg(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms))
         self._show(self.chart)
+        self._last_chart_s = time.perf_counter()
         return True
 
     def _side_area(self, title: str, hook: str, *, position: int) -> tuple[widgets.HTML, widgets.Accordion]:
@@ -303,7 +283,7 @@ class LiveView(widgets.VBox):
         if self.result is None:
             raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
         shown = self.show_chart and self.chart.layout.display != "none"
-        return StaticRendering.of(self.result, timing=timing, chart_png=bytes(self.chart.value) if shown else None)
+        return StaticRendering.of(self.result, timing=timing, chart_svg=self.chart.value if shown else None)
 
     def __repr__(self) -> str:
         if self.result is None:

@@ -33,7 +33,7 @@ SELECTORS = {
     "static": ".bedrock-stream",
     "static_answer": ".bedrock-stream-answer",
     "static_status": ".bedrock-stream-status",
-    "static_chart": ".bedrock-stream-chart img",
+    "static_chart": ".bedrock-stream-chart svg",
 }
 
 _OBSERVER_JS = """
@@ -41,6 +41,7 @@ _OBSERVER_JS = """
   const notebook = document.querySelector(".jp-NotebookPanel .jp-Notebook");
   const first = (root, selector) => root ? root.querySelector(selector) : null;
   const text = (root, selector) => { const e = first(root, selector); return e ? e.textContent : null; };
+  const shown = e => !!e && e.getBoundingClientRect().width > 0;
   const geometry = (out, e) => {
     if (!e || !out) return null;
     // The content box: where the text itself sits, whatever padding its container has.
@@ -66,10 +67,10 @@ _OBSERVER_JS = """
       thinkingOpen: view ? !!first(view, '.bedrock-live-thinking .jp-mod-expanded, '
         + '.bedrock-live-thinking .lm-mod-expanded, .bedrock-live-thinking [aria-expanded="true"]') : null,
       status: view ? text(view, sel.status) : null,
-      chart: !!(chart && chart.getAttribute('src') && chart.offsetWidth > 0),
+      chart: shown(first(chart, 'svg')),
       staticAnswer: stat ? text(stat, sel.static_answer) : null,
       staticStatus: stat ? text(stat, sel.static_status) : null,
-      staticChart: !!(staticChart && staticChart.offsetWidth > 0),
+      staticChart: shown(staticChart),
       staticOrder: stat ? [...stat.querySelectorAll('[data-block]')].map(e => e.dataset.block) : null,
       box: geometry(out, answerBox),
       prompt: (text(cell, '.jp-InputPrompt') || '').trim(),

@@ -254,4 +254,4 @@ def test_static_copy_keeps_blocks_in_streamed_order() -> None:
     assert text.index("Let me look that up.") < text.index("--- tool input: get_weather ---")
     page = rendering.to_html()
     assert page.index("Let me look that up.") < page.index("Tool input: get_weather")
-    assert rendering.chart_png is None and "<img" not in page  # stored outputs never carry the timing chart
+    assert rendering.chart_svg is None and "<svg" not in page  # stored outputs never carry the timing chart

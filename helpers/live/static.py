@@ -88,13 +88,14 @@ class StaticRendering:
 
     def _block_html(self, kind: str, title: str, content: str) -> str:
         if kind == "thinking":
-            return f'<details data-block="thinking"><summary>Thinking</summary>{render_markdown(content)}</details>'
+            body = render_markdown(content)
+            return f'<details class="bedrock-block-thinking"><summary>Thinking</summary>{body}</details>'
         if kind == "tool_use":
             return (
-                f'<details open data-block="tool_use"><summary>Tool input: {html.escape(title)}</summary>'
+                f'<details open class="bedrock-block-tool_use"><summary>Tool input: {html.escape(title)}</summary>'
                 f"<pre>{html.escape(content)}</pre></details>"
             )
-        return f'<div data-block="text">{render_markdown(content)}</div>'
+        return f'<div class="bedrock-block-text">{render_markdown(content)}</div>'
 
     def to_html(self) -> str:
         status = html.escape(self.status)

@@ -42,6 +42,7 @@ _OBSERVER_JS = """
   const first = (root, selector) => root ? root.querySelector(selector) : null;
   const text = (root, selector) => { const e = first(root, selector); return e ? e.textContent : null; };
   const shown = e => !!e && e.getBoundingClientRect().width > 0;
+  const high = e => !!e && e.getBoundingClientRect().height > 0;
   const geometry = (out, e) => {
     if (!e || !out) return null;
     // The content box: where the text itself sits, whatever padding its container has.
@@ -64,14 +65,16 @@ _OBSERVER_JS = """
       answer: view ? text(view, sel.answer) : null,
       thinking: view ? text(view, sel.thinking) : null,
       tools: view ? text(view, sel.tools) : null,
-      thinkingOpen: view ? !!first(view, '.bedrock-live-thinking .jp-mod-expanded, '
-        + '.bedrock-live-thinking .lm-mod-expanded, .bedrock-live-thinking [aria-expanded="true"]') : null,
+      thinkingVisible: view ? high(first(view, sel.thinking)) : null,
+      staticThinkingOpen: first(stat, '.bedrock-block-thinking') ? first(stat, '.bedrock-block-thinking').open : null,
       status: view ? text(view, sel.status) : null,
       chart: shown(first(chart, 'svg')),
       staticAnswer: stat ? text(stat, sel.static_answer) : null,
       staticStatus: stat ? text(stat, sel.static_status) : null,
       staticChart: shown(staticChart),
-      staticOrder: stat ? [...stat.querySelectorAll('[data-block]')].map(e => e.dataset.block) : null,
+      // JupyterLab's sanitizer drops data-* attributes from HTML outputs; classes stay.
+      staticOrder: stat ? [...stat.querySelectorAll('[class^="bedrock-block-"]')]
+        .map(e => e.className.replace('bedrock-block-', '')) : null,
       box: geometry(out, answerBox),
       prompt: (text(cell, '.jp-InputPrompt') || '').trim(),
     };
@@ -107,7 +110,8 @@ class Seen:
     answer: str | None
     thinking: str | None
     tools: str | None
-    thinking_open: bool | None
+    thinking_visible: bool | None
+    static_thinking_open: bool | None
     status: str | None
     chart: bool
     static_answer: str | None
@@ -121,7 +125,8 @@ class Seen:
     @classmethod
     def of(cls, raw: dict[str, Any]) -> Seen:
         return cls(
-            raw["live"], raw["answer"], raw["thinking"], raw["tools"], raw["thinkingOpen"], raw["status"],
+            raw["live"], raw["answer"], raw["thinking"], raw["tools"], raw["thinkingVisible"],
+            raw["staticThinkingOpen"], raw["status"],
             raw["chart"], raw["staticAnswer"], raw["staticStatus"], raw["staticChart"], raw["staticOrder"],
             raw["box"], raw["prompt"], raw["t"],
         )  # fmt: skip
@@ -165,6 +170,17 @@ class WatchLog:
             if e.answer and e.answer.strip() and (not texts or texts[-1][1] != e.answer):
                 texts.append((e.t, e.answer))
         return texts
+
+    def block_order(self) -> list[str]:
+        """Kinds of block (thinking, text, tool_use) in the order the live view first showed them."""
+        order: list[str] = []
+        for e in self.before_idle():
+            if not e.live:
+                continue
+            for kind, value in (("thinking", e.thinking), ("text", e.answer), ("tool_use", e.tools)):
+                if value and value.strip() and kind not in order:
+                    order.append(kind)
+        return order
 
     def last_live(self) -> Seen:
         live = [e for e in self.entries if e.live]

@@ -68,7 +68,22 @@ def check_live_cells(logs: dict[int, WatchLog], report: list[CellReport]) -> lis
             f"cell {i}'s live view changed {len(steps)} times before the cell finished; a live view shows the "
             f"answer growing in at least {MIN_LIVE_STEPS} steps\n{report[i].source[:200]}"
         )
+        check_blocks(logs[i])
     return live
+
+
+def check_blocks(log: WatchLog) -> None:
+    """Thinking readable while it streams and folded after; the static copy keeps the blocks' streamed order."""
+    order = log.block_order()
+    if "thinking" in order:
+        assert any(e.thinking_visible for e in log.before_idle() if e.live), "thinking was hidden while it streamed"
+    final = log.final()
+    if final.static_order is None:
+        return  # a LiveView shown directly (not through render_stream) stays a widget
+    static = list(dict.fromkeys(final.static_order))
+    assert static == order, f"the static copy shows blocks as {static}, they streamed as {order}"
+    if "thinking" in order:
+        assert final.static_thinking_open is False, "the static copy should fold the thinking away"
 
 
 def check_live_demo(log: WatchLog, parameters: dict[str, Any]) -> None:

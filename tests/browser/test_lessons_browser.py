@@ -152,6 +152,12 @@ def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, a
     for index, tag in ((demo_at, "live-demo"), (stop_at, "stopped")):
         if index is not None:
             notebook.cell(index).screenshot(path=str(artifacts / f"{lesson.stem}-{tag}.png"))
+
+    summary = {i: {"live_steps": len(log.live_steps()), "blocks": log.block_order()}
+               for i, log in logs.items() if log.had_live_view}  # fmt: skip
+    (artifacts / f"{lesson.stem}-live-cells.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    for i in summary:
+        notebook.cell(i).screenshot(path=str(artifacts / f"{lesson.stem}-cell{i}.png"))
     notebook.shut_down_kernel()
 
     check_no_errors(report)

@@ -4,8 +4,8 @@
 Modules, one concern each: ``markdown`` (safe, partial-aware Markdown -> HTML),
 ``status`` (status lines), ``static`` (the deterministic stored rendering),
 ``frontend`` (is a widget frontend attached?), ``kernel_events`` (Stop clicks reach
-a busy kernel on a subshell), ``view`` (the widget and its throttled render loop), ``render``
-(``render_stream``).
+a busy kernel on a subshell), ``sidechart`` (the gap chart, as SVG), ``view`` (the widget
+and its throttled render loop), ``render`` (``render_stream``).
 """
 
 from helpers.live.frontend import widgets_frontend

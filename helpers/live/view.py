@@ -102,7 +102,8 @@ class LiveView(widgets.VBox):
         self.tools: widgets.HTML | None = None
         self.tools_box: widgets.Accordion | None = None
         self.stop_button = widgets.Button(
-            description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop")
+            description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop"),
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),  # as wide as its label, not 148 px
         )
         self.stop_button.on_click(lambda _b: self.stop())
         # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).

@@ -43,9 +43,16 @@ wheelhouse:
 	@echo "$$(ls $(WHEELHOUSE_DIR) | wc -l) wheels in $(WHEELHOUSE_DIR); copy it beside the course and run make lab"
 
 # JupyterLab on the course; every lesson uses the embedded local endpoint unless BEDROCK_BACKEND=aws.
-# As root (containers, workshop VMs) Jupyter refuses to start without --allow-root.
+# lab-config/ (added to JUPYTER_CONFIG_PATH, nothing written to your own Jupyter settings) turns off the news
+# pop-up and update checks, and starts kernels with transport encryption (see lab-config/README.md). The browser
+# opens on the first lesson. As root (containers, workshop VMs) Jupyter refuses to start without --allow-root.
+FIRST_LESSON := $(notdir $(firstword $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))))
+LAB_CONFIG := $(CURDIR)/lab-config
 lab: $(LAB_STAMP)
+	@echo "Starting JupyterLab on the course. Begin with $(FIRST_LESSON) (it opens in the browser)."
+	JUPYTER_CONFIG_PATH=$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	  --LabApp.default_url=/lab/tree/$(FIRST_LESSON) \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 # The instructor's dry run: every lesson with papermill on the aws backend, one line per lesson.

@@ -3,9 +3,9 @@
 ``render_stream(result)`` is the one-liner; ``LiveView`` is the widget behind it.
 Modules, one concern each: ``markdown`` (safe, partial-aware Markdown -> HTML),
 ``status`` (status lines), ``static`` (the deterministic stored rendering),
-``frontend`` (is a widget frontend attached?), ``kernel_events`` (Stop clicks while
-the cell is busy), ``view`` (the widget and its throttled render loop), ``render``
-(``render_stream``).
+``frontend`` (is a widget frontend attached?), ``kernel_events`` (Stop clicks reach
+a busy kernel on a subshell), ``sidechart`` (the gap chart, as SVG), ``view`` (the widget
+and its throttled render loop), ``render`` (``render_stream``).
 """
 
 from helpers.live.frontend import widgets_frontend

@@ -1,35 +1,58 @@
-"""Handle widget clicks while a cell is still running.
+"""Stop clicks while the cell is busy - without ever touching the order of cells.
 
-ipykernel runs a cell on its main thread, and that same thread's event loop is the
-one that would deliver a button's ``comm_msg``; so while ``render_stream`` is busy a
-Stop click would wait until the stream had ended - useless. ``CommPump.pump()``,
-called from the render loop, takes whatever shell messages have arrived for the main
-shell, hands ``comm_msg`` ones to the comm manager at once and keeps every other
-message (the next cell's ``execute_request`` ...) to be re-dispatched, in order, once
-the pump closes - they then run after the current cell, exactly as they would have.
+The problem: ipykernel runs a cell on its main thread, and a widget's ``comm_msg`` sent
+to the main shell waits until that thread is free. A Stop button handled there fires
+only after the stream has ended.
 
-jupyter_ui_poll does this for ipykernel 6 through ``kernel.do_one_iteration()``, which
-ipykernel 7 removed (its shell messages now reach the main thread through an inproc
-socket from the shell-channel thread). We use jupyter_ui_poll where it works and our
-own reader of that socket on ipykernel 7. Outside a kernel, or if the kernel's
-internals are not what we expect, the pump does nothing: Stop then still works from
-another thread and a kernel interrupt always works.
+What we do not do: read the kernel's shell messages ourselves while the cell runs (a
+"message pump", as jupyter-ui-poll does). A pump has to take the next cell's
+``execute_request`` off the queue and put it back later, and putting it back in the
+right place depends on the kernel's private scheduling. Ours got it wrong on
+ipykernel 7 (Run All executed the cell after a live view last), and jupyter-ui-poll
+replays set-aside requests from a separate task, which races the kernel's own queue
+the same way. The order of cells is not something a progress widget may gamble with,
+so this course never reads, delays or re-sends an execute request.
+
+What we do instead: kernel subshells (JEP 91, ipykernel >= 7). JupyterLab >= 4.4 sends
+comm messages on a subshell of their own when the kernel supports subshells (setting
+"Kernel Comms over subshells", default "one subshell per comm-target"; JupyterLab
+pull request 17363). ipykernel's shell-channel thread hands a message addressed to a
+subshell to that subshell's thread, so the click is handled there at once while the
+main thread keeps running the cell, and every execute request stays queued, untouched,
+on the main shell. ``LiveView.stop`` only sets a flag and closes the HTTP stream,
+which is thread-safe (``StreamResult.close``).
+
+The one internal we touch: ipykernel 7.4 calls ``comm._reply_subshell_for(data,
+default)`` on the shell-channel thread to re-route a comm message to the subshell the
+comm last *published* from. For our Stop button that is the main shell (the cell
+created it), which would send the click back behind the busy cell.
+``route_to_frontend_subshell`` sets that hook, on the Stop button's comm only, to
+honour the subshell the frontend chose (``default``, the header's subshell_id).
+Kernels without the hook route by the header already. Proved on the versions in
+``SUBSHELL_ROUTING_PROVED_ON``; pyproject keeps ipykernel to the 7 series and
+jupyterlab at or above the proved version, and tests/live/test_kernel_stop.py drives a
+real kernel over ZMQ as JupyterLab does: it fails loudly if a future ipykernel routes
+the click elsewhere or the cells queued behind a live view run out of order.
+
+Where the frontend does not use subshells (the setting turned off, other frontends),
+a click waits for the cell: the stream still ends normally, the order of cells is still
+kept, and the kernel's interrupt button always works (``LiveView.run`` turns the
+KeyboardInterrupt into a stop that keeps the partial answer).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import sys
 from typing import Any
 
-__all__ = ["CommPump"]
+__all__ = ["SUBSHELL_ROUTING_PROVED_ON", "kernel_supports_subshells", "route_to_frontend_subshell"]
 
-log = logging.getLogger(__name__)
+# (ipykernel, jupyterlab) on which a Stop click was seen handled on a subshell mid-stream, in the
+# browser test and in tests/live/test_kernel_stop.py.
+SUBSHELL_ROUTING_PROVED_ON = ("7.4.0", "4.6.6")
 
 
 def _kernel() -> Any | None:
-    import sys
-
     if "IPython" not in sys.modules:
         return None
     from IPython import get_ipython
@@ -38,90 +61,28 @@ def _kernel() -> Any | None:
     return getattr(shell, "kernel", None) if shell is not None else None
 
 
-class CommPump:
-    """Context manager: ``with CommPump() as pump: ... pump() ...``."""
+def kernel_supports_subshells() -> bool:
+    """True inside an ipykernel that runs subshells (it then advertises "kernel subshells")."""
+    kernel = _kernel()
+    return kernel is not None and getattr(kernel, "shell_channel_thread", None) is not None
 
-    def __init__(self) -> None:
-        self._kernel = _kernel()
-        self._socket: Any = None
-        self._deferred: list[Any] = []
-        self._legacy: Any = None
-        self._legacy_poll: Any = None
-        self.handled = 0  # comm messages dispatched while busy (for tests and curiosity)
 
-    def __enter__(self) -> CommPump:
-        kernel = self._kernel
-        if kernel is None:
-            return self
-        try:
-            if hasattr(kernel, "do_one_iteration"):  # ipykernel < 7: jupyter_ui_poll knows how
-                from jupyter_ui_poll import ui_events
+def _frontend_choice(_data: Any, default: str | None) -> str | None:
+    # ``default`` is the subshell_id in the message header: where the frontend sent the message.
+    return default
 
-                self._legacy = ui_events()
-                self._legacy_poll = self._legacy.__enter__()
-            else:
-                channel = getattr(kernel, "shell_channel_thread", None)
-                if channel is not None:
-                    self._socket = channel.manager.get_shell_channel_to_subshell_pair(None).to_socket
-                else:
-                    self._socket = kernel.shell_stream.socket
-        except Exception:  # internals moved: degrade to "no pumping", never break the stream
-            log.debug("comm pump unavailable", exc_info=True)
-            self._socket = self._legacy = self._legacy_poll = None
-        return self
 
-    @property
-    def active(self) -> bool:
-        return self._socket is not None or self._legacy_poll is not None
+def route_to_frontend_subshell(widget: Any) -> bool:
+    """Let the frontend's choice of subshell stand for messages to ``widget`` (see the module docstring).
 
-    def __call__(self, limit: int = 20) -> None:
-        self.pump(limit)
-
-    def pump(self, limit: int = 20) -> None:
-        """Dispatch up to ``limit`` waiting comm messages; keep anything else for later."""
-        if self._legacy_poll is not None:
-            self._legacy_poll(limit)
-            return
-        socket = self._socket
-        if socket is None:
-            return
-        import zmq
-
-        kernel = self._kernel
-        for _ in range(limit):
-            if not socket.poll(0, zmq.POLLIN):
-                return
-            frames = socket.recv_multipart(copy=False)
-            try:
-                idents, body = kernel.session.feed_identities(frames, copy=False)
-                header = kernel.session.deserialize(body, content=False, copy=False)["header"]
-                if header.get("msg_type") == "comm_msg" and not self._deferred:
-                    msg = kernel.session.deserialize(body, content=True, copy=False)
-                    kernel.comm_manager.comm_msg(None, idents, msg)
-                    self.handled += 1
-                    continue
-            except Exception:
-                log.debug("could not read a shell message while busy; deferring it", exc_info=True)
-            # Once anything is deferred, later comm messages wait too, so order is kept.
-            self._deferred.append(frames)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._legacy is not None:
-            self._legacy.__exit__(None, None, None)
-            self._legacy = self._legacy_poll = None
-            return
-        if self._socket is None:
-            return
-        import zmq
-
-        # Take what is left too: a message we leave behind may have had its readiness
-        # edge consumed by our polls, and the kernel's own stream might not see it.
-        while self._socket.poll(0, zmq.POLLIN):
-            self._deferred.append(self._socket.recv_multipart(copy=False))
-        kernel = self._kernel
-        loop = asyncio.get_event_loop()
-        for frames in self._deferred:
-            # Each task queues on the main shell lock behind the running cell, in order.
-            loop.create_task(kernel.shell_main(None, frames))
-        self._deferred.clear()
-        self._socket = None
+    Returns True when the widget's clicks can reach it while a cell runs (a kernel with
+    subshells); False otherwise, and then nothing was changed.
+    """
+    if not kernel_supports_subshells():
+        return False
+    comm = getattr(widget, "comm", None)
+    if comm is None:
+        return False
+    if hasattr(comm, "_reply_subshell_for"):
+        comm._reply_subshell_for = _frontend_choice
+    return True

@@ -9,8 +9,16 @@ Two threads, one direction of data (rich's ``Live`` is the model):
   ``mininterval`` is the model): at most ``max_updates_per_s`` updates a second, and
   never more often than keeps rendering under ``max_render_share`` of the wall time
   (rendering 100 kB of Markdown is not free, and it shares the GIL with the reader).
+  The reader flags new data, so a frame is drawn as soon as it arrives and the throttle
+  allows (display lag in the page: ~30 ms median, ~55 ms p95, ``benchmarks.live_display``).
   Each widget only sends the traits that changed, batched with ``hold_sync``; the
   last state is always flushed at the end.
+
+The layout is what the static copy (``helpers.live.static``) repeats, so replacing the
+widget moves nothing: Stop and the status on one line, thinking (open while it streams,
+folded once it ended), the answer in JupyterLab's Markdown typography beside the side
+chart, then tool input. Stop clicks reach the busy kernel on a subshell
+(``helpers.live.kernel_events``); nothing here ever touches the kernel's message queue.
 
 The widget state is the rendered text and nothing else (no Output widget, no
 history), so its size is proportional to what is on screen.
@@ -25,19 +33,27 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from helpers.live.kernel_events import CommPump
+from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
+from helpers.live.sidechart import MIN_POINTS, WIDTH, gap_chart_svg
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
 
-__all__ = ["LiveView"]
+__all__ = ["LiveView", "markdown_block"]
 
-_POLL_S = 0.02  # how often the cell's thread wakes to look for clicks and new data
+_POLL_S = 0.02  # longest the cell's thread waits for data before looking at the chart again
 
 
 def _hook(part: str) -> tuple[str, ...]:
     """Stable CSS class for a part of the view (styling, and the browser test's selectors)."""
     return (f"bedrock-live-{part}",)
+
+
+def markdown_block(rendered: str) -> str:
+    """The widget value that shows already rendered Markdown."""
+    # JupyterLab's rendered-Markdown styles (the static copy gets them as an HTML output), not the widget
+    # label's, so the text keeps its size and spacing when the static copy replaces the widget.
+    return f'<div class="bedrock-md jp-RenderedHTMLCommon">{rendered}</div>'
 
 
 def _check_rate(name: str, value: float) -> float:
@@ -47,7 +63,7 @@ def _check_rate(name: str, value: float) -> float:
 
 
 class LiveView(widgets.VBox):
-    """Status line, Markdown answer, thinking / tool-input areas, Stop button, optional chart.
+    """Stop button and status line, thinking area, Markdown answer with optional chart, tool-input area.
 
     ``view.run(result)`` streams ``result`` into the view and returns it when it ends
     (normally, by error, by Stop, or by a kernel interrupt - the partial result is kept).
@@ -74,12 +90,10 @@ class LiveView(widgets.VBox):
             value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
         )
         # A fixed width keeps the chart from stretching to the answer's height in the HBox.
-        self.chart = widgets.Image(
-            format="png",
+        self.chart = widgets.HTML(
+            value="",
             _dom_classes=_hook("chart"),
-            layout=widgets.Layout(
-                display="none", flex="0 0 auto", width="340px", height="auto", align_self="flex-start"
-            ),
+            layout=widgets.Layout(display="none", flex="0 0 auto", width=f"{WIDTH}px", align_self="flex-start"),
         )
         # Thinking and tool-input areas are made the first time a response has them:
         # most answers have neither, and every widget costs comm messages to create.
@@ -88,12 +102,17 @@ class LiveView(widgets.VBox):
         self.tools: widgets.HTML | None = None
         self.tools_box: widgets.Accordion | None = None
         self.stop_button = widgets.Button(
-            description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop")
+            description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop"),
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),  # as wide as its label, not 148 px
         )
         self.stop_button.on_click(lambda _b: self.stop())
+        # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).
+        route_to_frontend_subshell(self.stop_button)
         self._body = widgets.HBox([self.answer, self.chart])
         kwargs.setdefault("_dom_classes", ("bedrock-live",))
-        super().__init__(children=[self.status, self._body, self.stop_button], **kwargs)
+        # Stop sits on the status line, above the text: it stays where it is while the answer grows below.
+        self._header = widgets.HBox([self.stop_button, self.status], layout=widgets.Layout(align_items="center"))
+        super().__init__(children=[self._header, self._body], **kwargs)
 
         self.result: Any = None
         self.update_count = 0  # frames rendered (each sends only what changed)
@@ -123,11 +142,15 @@ class LiveView(widgets.VBox):
         if self.stop_requested:
             result.close()
         failure: list[BaseException] = []
+        # Set by the reader on every event: a frame is drawn as soon as data arrives and the throttle allows,
+        # not at the next tick of a polling loop (that wait would add to what the reader sees late).
+        arrived = threading.Event()
 
         def read() -> None:
             try:
                 for _event in result:
-                    pass
+                    if not arrived.is_set():  # a flag read; set() takes a lock, once per frame is enough
+                        arrived.set()
             except Exception as exc:  # StreamError lands on result.error; keep anything else too
                 if getattr(result, "error", None) is not exc:
                     failure.append(exc)
@@ -137,20 +160,21 @@ class LiveView(widgets.VBox):
         min_interval = 1.0 / self.max_updates_per_s
         next_frame = 0.0
         try:
-            with CommPump() as pump:
-                while reader.is_alive():
-                    reader.join(_POLL_S)
-                    pump()
-                    now = time.perf_counter()
-                    if now >= next_frame:
-                        started = now
-                        self.update()
-                        cost = time.perf_counter() - started
-                        self._render_cost_s = cost
-                        # Keep rendering to a small share of the time: the reader needs the GIL.
-                        next_frame = started + max(min_interval, cost / self.max_render_share)
-                    # The chart has its own, slower schedule; its cost must not hold back the text.
-                    self.update_chart()
+            while reader.is_alive():
+                now = time.perf_counter()
+                if now < next_frame:
+                    reader.join(next_frame - now)  # the throttle: no frame before next_frame
+                    continue
+                if arrived.wait(_POLL_S):
+                    arrived.clear()
+                    started = time.perf_counter()
+                    self.update()
+                    cost = time.perf_counter() - started
+                    self._render_cost_s = cost
+                    # Keep rendering to a small share of the time: the reader needs the GIL.
+                    next_frame = started + max(min_interval, cost / self.max_render_share)
+                # The chart has its own, slower schedule; its cost must not hold back the text.
+                self.update_chart()
         except KeyboardInterrupt:
             self.interrupted = True
             result.close()
@@ -183,48 +207,51 @@ class LiveView(widgets.VBox):
         if self.interrupted:
             status += " · interrupted (kernel interrupt)"
         self._set(self.status, f"<small>{status}</small>")
-        self._set(self.answer, self._answer_md.render(snapshot.text, partial=not done))
+        self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
         thinking = thinking_text(snapshot)
         if thinking:
             if self.thinking is None:
                 self.thinking, self.thinking_box = self._side_area("Thinking", "thinking", position=1)
-            self._set(self.thinking, self._thinking_md.render(thinking, partial=not done))
+            self._set(self.thinking, markdown_block(self._thinking_md.render(thinking, partial=not done)))
         tools = tool_inputs(snapshot)
         if tools:
             if self.tools is None:
-                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children) - 2)
+                # Below the answer: tool input comes after the text that introduces it, as it streamed.
+                self.tools, self.tools_box = self._side_area("Tool input", "tools", position=len(self.children))
             self._set(
                 self.tools,
                 "".join(f"<b>{html.escape(n)}</b><pre>{html.escape(t)}</pre>" for n, t in tools),
             )
         if done:
             self.stop_button.disabled = True
+            if self.thinking_box is not None and self.thinking_box.selected_index is not None:
+                self.thinking_box.selected_index = None  # read while it streamed; folded away once it ended
         self.update_count += 1
         return True
 
     def update_chart(self, *, final: bool = False) -> bool:
-        """Redraw the latency chart if it is on, has data and its own interval has passed."""
+        """Redraw the side chart if it is on, has enough points and its own interval has passed.
+
+        See ``helpers.live.sidechart``: it appears from ``MIN_POINTS`` gaps on. Returns True if drawn.
+        """
         figures = self._figures
-        if not self.show_chart or figures is None or not figures.gaps_ms:
+        if not self.show_chart or figures is None or len(figures.gaps_ms) < MIN_POINTS:
             return False
         now = time.perf_counter()
         if not final and now - self._last_chart_s < 1.0 / self.chart_updates_per_s:
             return False
-        if len(figures.gaps_ms) == self._charted_gaps and not final:
+        if len(figures.gaps_ms) == self._charted_gaps:
             return False
-        from helpers.charts import sparkline_png
-
         self._charted_gaps = len(figures.gaps_ms)
-        self.chart.value = sparkline_png(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms)
+        self._set(self.chart, gap_chart_svg(figures.gaps_ms[-500:], ttft_ms=figures.ttft_ms))
         self._show(self.chart)
-        # Measured after drawing, so a slow draw pushes the next one further out.
         self._last_chart_s = time.perf_counter()
         return True
 
     def _side_area(self, title: str, hook: str, *, position: int) -> tuple[widgets.HTML, widgets.Accordion]:
-        """A titled, collapsible area placed above the answer."""
+        """A titled, collapsible area, open while it streams."""
         content = widgets.HTML(value="")
-        box = widgets.Accordion(children=[content], titles=(title,), _dom_classes=_hook(hook))
+        box = widgets.Accordion(children=[content], titles=(title,), selected_index=0, _dom_classes=_hook(hook))
         children = list(self.children)
         children.insert(position, box)
         self.children = tuple(children)
@@ -248,7 +275,7 @@ class LiveView(widgets.VBox):
         many answers does not keep every view - and every event of every stream - alive.
         """
         parts = (self.status, self.answer, self.chart, self.thinking, self.thinking_box, self.tools, self.tools_box)
-        for widget in (*parts, self.stop_button, self._body, self):
+        for widget in (*parts, self.stop_button, self._header, self._body, self):
             if widget is None:
                 continue
             # Layout and style are widgets of their own, with their own comms.
@@ -264,7 +291,8 @@ class LiveView(widgets.VBox):
         """The deterministic rendering of what the view shows now."""
         if self.result is None:
             raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
-        return StaticRendering.of(self.result, timing=timing)
+        shown = self.show_chart and self.chart.layout.display != "none"
+        return StaticRendering.of(self.result, timing=timing, chart_svg=self.chart.value if shown else None)
 
     def __repr__(self) -> str:
         if self.result is None:

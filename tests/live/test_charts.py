@@ -86,3 +86,39 @@ def test_a_figure_returned_by_a_cell_displays_as_png() -> None:
     data, _ = shell.display_formatter.format(charts.chunk_latency(_result()))
     assert data["image/png"][:4] == b"\x89PNG"
     assert data["text/plain"].startswith("<Figure size")
+
+
+def test_side_chart_axes_read_at_a_glance() -> None:
+    import xml.etree.ElementTree as ET
+
+    from helpers.live.sidechart import gap_chart_svg, nice_ticks, y_limit
+
+    gaps = [10.0 + (i % 5) for i in range(60)] + [900.0]  # one slow chunk among steady ones
+    svg = ET.fromstring(gap_chart_svg(gaps, ttft_ms=120))
+    texts = {cls: [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == cls]
+             for cls in ("title", "xtick", "ytick", "xlabel", "ylabel")}  # fmt: skip
+    assert y_limit(gaps) < 100, "one slow chunk must not flatten the steady ones"
+    assert texts["ytick"][0] == "0" and all(float(t) <= y_limit(gaps) for t in texts["ytick"])
+    assert texts["xtick"] and all(t.isdigit() and 1 <= int(t) <= len(gaps) for t in texts["xtick"])
+    assert 2 <= len(texts["xtick"]) <= 5 and 2 <= len(texts["ytick"]) <= 5
+    assert texts["xlabel"] == ["chunk"] and texts["ylabel"] == ["gap (ms)"]
+    assert texts["title"] == ["first token after 120 ms", "gap before each chunk · 1 above the scale (▲)"]
+    assert len([p for p in svg.iter("{http://www.w3.org/2000/svg}path") if p.get("class") == "over"]) == 1
+    assert nice_ticks(47) == [0, 20, 40] and nice_ticks(61, 4, integer=True) == [0, 20, 40, 60]
+
+
+def test_side_chart_waits_for_enough_points() -> None:
+    from live_support import StandInResult
+
+    from helpers.live import LiveView
+    from helpers.live.sidechart import MIN_POINTS
+
+    few = LiveView(show_chart=True)
+    few.run(StandInResult(iter(text_events(["a"] * (MIN_POINTS - 1)))))
+    assert few.chart.layout.display == "none", "a chart of a handful of gaps is noise"
+    assert few.static().chart_svg is None
+    many = LiveView(show_chart=True)
+    many.run(StandInResult(iter(text_events(["a"] * (MIN_POINTS + 5)))))
+    assert many.chart.layout.display != "none" and many.chart.value.startswith("<svg")
+    assert many.static().chart_svg == many.chart.value  # the static copy keeps the chart the view showed
+    assert many.chart.value in many.static().to_html()

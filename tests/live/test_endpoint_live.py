@@ -9,6 +9,7 @@ from live_support import updates
 
 from helpers.live import LiveView, StaticRendering, render_stream
 from helpers.live.markdown import render_markdown
+from helpers.live.view import markdown_block
 from helpers.local_bedrock import LocalBedrock
 from helpers.stream import invoke_stream
 from helpers.timing import summarize
@@ -36,7 +37,7 @@ def test_live_view_over_the_real_endpoint(server, recording_comm) -> None:
     render_stream(result, view=view, display=False)
     assert result.error is None and result.stop_reason == "end_turn"
     assert result.usage["output_tokens"] == 5000
-    assert view.answer.value == render_markdown(result.text)
+    assert view.answer.value == markdown_block(render_markdown(result.text))
     assert len(updates(recording_comm.log, view.answer.comm.comm_id)) < 5000 / 10
     t = summarize(result)
     assert t["chunk_count"] == 5000 and sum(t["tokens_per_chunk"]) == 5000
@@ -59,7 +60,7 @@ def test_stop_mid_stream_over_the_real_endpoint(recording_comm) -> None:
         clicker.join()
     assert result.stopped and result.error is None
     assert 0 < result.snapshot.output_event_count < 3000
-    assert view.answer.value == render_markdown(result.text)
+    assert view.answer.value == markdown_block(render_markdown(result.text))
 
 
 def test_static_output_is_the_same_for_the_same_seed(capsys) -> None:

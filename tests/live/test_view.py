@@ -12,6 +12,7 @@ from live_support import StandInResult, make_result, text_events, updates
 from helpers.events import StreamEvent
 from helpers.live import LiveView, StaticRendering, render_stream
 from helpers.live.markdown import close_open_fence, render_markdown
+from helpers.live.view import markdown_block
 
 
 def paced(events: list[StreamEvent], per_s: float) -> Iterator[StreamEvent]:
@@ -61,7 +62,7 @@ def test_throttled_updates_at_5000_events_per_s_and_final_value(recording_comm) 
     allowed = 20 * elapsed + 2  # the rate ceiling, the first frame and the final flush
     assert 2 <= len(sent) <= allowed, (len(sent), elapsed)
     assert len(sent) < len(pieces) / 10
-    assert view.answer.value == render_markdown(result.snapshot.text)
+    assert view.answer.value == markdown_block(render_markdown(result.snapshot.text))
     assert result.snapshot.text == "".join(pieces)
     assert sent[-1]["state"]["value"] == view.answer.value  # the flush reached the frontend
 
@@ -110,7 +111,7 @@ def test_stop_button_from_another_thread_keeps_partial_text(recording_comm) -> N
     assert result.stopped and result.done
     kept = result.snapshot.text
     assert 0 < len(kept) < len("".join(pieces)) and "".join(pieces).startswith(kept)
-    assert view.answer.value == render_markdown(kept)
+    assert view.answer.value == markdown_block(render_markdown(kept))
     assert "stopped" in view.status.value
     assert view.stop_button.disabled
 
@@ -127,7 +128,7 @@ def test_widget_state_stays_proportional_to_rendered_text(recording_comm) -> Non
     state_size = sum(len(str(v)) for w in (view, *view.children) for v in w.get_state().values())
     assert rendered >= len("".join(pieces))
     assert state_size < rendered + 10_000  # nothing but the current text (no history)
-    assert len(view.children) == 3  # status, answer (+chart), Stop: no growing list of outputs
+    assert len(view.children) == 2  # Stop + status, answer (+chart): no growing list of outputs
 
 
 # --- static rendering ------------------------------------------------------------------
@@ -204,8 +205,53 @@ def test_thinking_and_tool_input_get_their_own_areas(recording_comm) -> None:
     assert plain.thinking is None and plain.tools is None  # no empty areas for a plain answer
 
     view = LiveView()
-    view.run(StandInResult(iter(events)))
-    assert view.children[1] is view.thinking_box and view.children[2] is view.tools_box
+    opened: list[int | None] = []
+    view.update = _recording_thinking_state(view, opened)  # type: ignore[method-assign]
+    view.run(StandInResult(_paced(events, 0.05)))  # slower than the view's redraws, so frames are drawn mid-way
+    # Laid out in streamed order: thinking above the answer, tool input below it (it follows the text).
+    children = list(view.children)
+    assert children.index(view.thinking_box) < children.index(view._body) < children.index(view.tools_box)
+    # Thinking is open while it streams, so it can be read, and folded away once the stream ended.
+    assert 0 in opened, "the thinking area was never open while the stream ran"
+    assert view.thinking_box.selected_index is None
     assert "&lt;weather&gt;" in view.thinking.value  # model text is escaped here too
     assert "get_weather" in view.tools.value and "Lisbon" in view.tools.value
-    assert view.children[-1] is view.stop_button
+    assert view.children[0].children == (view.stop_button, view.status)  # Stop stays put above the text
+
+
+def _paced(events: list[StreamEvent], pause_s: float) -> Iterator[StreamEvent]:
+    for event in events:
+        time.sleep(pause_s)
+        yield event
+
+
+def _recording_thinking_state(view: LiveView, seen: list[int | None]):
+    original = view.update
+
+    def update(*, final: bool = False) -> bool:
+        drawn = original(final=final)
+        if not final and view.thinking_box is not None:
+            seen.append(view.thinking_box.selected_index)
+        return drawn
+
+    return update
+
+
+def test_static_copy_keeps_blocks_in_streamed_order() -> None:
+    from helpers.events import ContentBlockStart, ContentBlockStop, InputJsonDelta, MessageDelta, TextDelta
+
+    events = [
+        ContentBlockStart(1, 0, {"type": "text", "text": ""}),
+        TextDelta(2, 0, "Let me look that up."),
+        ContentBlockStop(3, 0),
+        ContentBlockStart(4, 1, {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}),
+        InputJsonDelta(5, 1, '{"city": "Lisbon"}'),
+        ContentBlockStop(6, 1),
+        MessageDelta(7, "tool_use", None, {"output_tokens": 12}),
+    ]
+    rendering = StaticRendering.of(make_result(events))
+    text = rendering.to_text()
+    assert text.index("Let me look that up.") < text.index("--- tool input: get_weather ---")
+    page = rendering.to_html()
+    assert page.index("Let me look that up.") < page.index("Tool input: get_weather")
+    assert rendering.chart_svg is None and "<svg" not in page  # stored outputs never carry the timing chart

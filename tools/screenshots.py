@@ -31,8 +31,8 @@ CHART = "latency-chart.png"
 
 def draw_latency_chart(path: Path) -> Path:
     """Lesson 4's chunk-latency chart for one paced answer from the local endpoint (seed 0)."""
-    from helpers.charts import chunk_latency
     from helpers.bedrock_rules import DEFAULT_MODEL_ID
+    from helpers.charts import chunk_latency
     from helpers.local_bedrock import LocalBedrock
     from helpers.payloads import messages_body
     from helpers.stream import invoke_stream

@@ -44,7 +44,7 @@ MIN_LIVE_STEPS = 5
 STANDIN_CELLS = [
     (
         "parameters",
-        'backend = "local"\nregion = "us-east-1"\nmodel_id = "anthropic.claude-3-haiku-20240307-v1:0"\n'
+        'backend = "local"\nregion = "us-east-1"\nmodel_id = "global.anthropic.claude-haiku-4-5-20251001-v1:0"\n'
         'prompt = "Why stream a model\'s answer?"\nmax_tokens = 300\nseed = 0\ntime_scale = 0.0\n',
     ),
     (

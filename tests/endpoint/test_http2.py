@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import h2.config
+import h2.connection
+import h2.events
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
@@ -17,6 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer
 from endpoint_support import HAIKU, MESSAGE_ID, messages_body, stream_chunks
+from hyperframe.frame import GoAwayFrame
 
 from helpers.bedrock_rules import ERROR_TYPE_SUFFIX
 from helpers.local_bedrock import LocalBedrock
@@ -150,3 +155,52 @@ def test_sigv4_signed_h2_request_passes_a_locked_endpoint() -> None:
             bad = client.post(url, content=raw.replace(b"streaming", b"rivers"), headers=headers)
             assert bad.status_code == 403
             assert bad.headers["x-amzn-errortype"] == "InvalidSignatureException"
+
+
+def _stream_saying_goaway_after_headers(port: int, path: str, body: bytes) -> tuple[int, bytes, bool]:
+    """One request on a raw h2c connection that says GOAWAY (NO_ERROR) as soon as the response headers
+    arrive, as the AWS SDK for JavaScript v3's default handler does, then reads on.
+
+    Returns (status, response body, whether the server closed the connection after the stream ended).
+    The GOAWAY is written as raw bytes: the h2 library would close its own side on sending one.
+    """
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    connection.initiate_connection()
+    stream_id = connection.get_next_available_stream_id()
+    connection.send_headers(stream_id, [
+        (":method", "POST"), (":path", path), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
+        ("content-type", "application/json"), ("content-length", str(len(body)))])
+    connection.send_data(stream_id, body, end_stream=True)
+    status, data, ended = 0, bytearray(), False
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(connection.data_to_send())
+        while not ended:
+            received = sock.recv(65536)
+            assert received, f"connection closed before the stream ended ({len(data)} bytes read)"
+            for event in connection.receive_data(received):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[":status"])
+                    sock.sendall(GoAwayFrame(0, last_stream_id=0, error_code=0).serialize())
+                elif isinstance(event, h2.events.DataReceived):
+                    data += event.data
+                    connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+                    ended = isinstance(event, h2.events.StreamEnded)
+                    assert ended, "stream reset"
+            sock.sendall(connection.data_to_send())
+        closed = sock.recv(65536) == b""
+    return status, bytes(data), closed
+
+
+def test_a_client_goaway_lets_the_open_stream_finish(paced: LocalBedrock) -> None:
+    # RFC 9113 section 6.8: streams already open when a GOAWAY arrives carry on to their end.
+    body = json.dumps(messages_body("Explain event streams briefly.", max_tokens=40)).encode()
+    before = len(paced.calls)
+    status, data, closed = _stream_saying_goaway_after_headers(paced.port, STREAM_PATH.format(HAIKU), body)
+    assert status == 200
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)
+    chunks = [_decode(message) for message in buffer]
+    assert chunks[0]["type"] == "message_start" and chunks[-1]["type"] == "message_stop"
+    assert len(chunks) == len(paced.calls[before].sent_ms) > 10  # paced: most frames came after the GOAWAY
+    assert closed  # and then the server closes the connection the client said it was done with

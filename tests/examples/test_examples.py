@@ -37,14 +37,8 @@ ALL = list(PROGRAMS)
 
 # The JavaScript SDK's default HTTP/2 handler closes its session (sends GOAWAY) as soon as the response
 # headers arrive, expecting the open stream to finish (RFC 9113, 6.8; @smithy/node-http-handler,
-# `useIsolatedSession`). hypercorn 0.18 answers a client's GOAWAY by closing the connection
-# (protocol/h2.py, h2.events.ConnectionTerminated), so a paced stream ends before its first frame and
-# the SDK ends its loop with no text and no error. A stream sent at once is unaffected (see below).
-HTTP2_GOAWAY = pytest.mark.xfail(
-    reason="local endpoint closes the HTTP/2 connection on the client's GOAWAY (hypercorn); fix in local_bedrock",
-    raises=AssertionError,
-    strict=True)
-STREAMING = [pytest.param(name, marks=HTTP2_GOAWAY) if name == "javascript" else name for name in PROGRAMS]
+# `useIsolatedSession`): the two streaming tests below run the JavaScript program on that handler against
+# a paced endpoint, so they check that the endpoint lets the open stream finish (local_bedrock/connections.py).
 # Over HTTP/2 the JavaScript SDK signs `:authority` instead of `host` (SignedHeaders=:authority;...), as
 # SigV4 allows for HTTP/2; the local endpoint's verifier insists on `host` ("SignedHeaders must include
 # host"), so a locked room endpoint refuses the SDK's default handler.
@@ -60,7 +54,7 @@ def _error_line(program: str, model_id: str, exception: str, message: str) -> st
     return f"ERROR: Can't invoke '{model_id}'. Reason: {prefix}{exception}: {message}"
 
 
-@pytest.mark.parametrize("program", STREAMING)
+@pytest.mark.parametrize("program", ALL)
 def test_prints_the_endpoints_answer(program: str, runs: dict[tuple[str, str], Future[Run]],
                                      reference_endpoint: LocalBedrock) -> None:
     run = runs["stream", program].result()
@@ -69,7 +63,7 @@ def test_prints_the_endpoints_answer(program: str, runs: dict[tuple[str, str], F
     assert run.stdout == expected + "\n", run.describe()
 
 
-@pytest.mark.parametrize("program", STREAMING)
+@pytest.mark.parametrize("program", ALL)
 def test_text_arrives_in_pieces_over_the_stream(program: str, runs: dict[tuple[str, str], Future[Run]],
                                                 paced_endpoint: LocalBedrock) -> None:
     run = runs["stream", program].result()

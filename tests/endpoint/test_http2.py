@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
+import hmac
 import json
 import socket
 import time
 from collections.abc import Iterator
+from hashlib import sha256
 from typing import Any
+from urllib.parse import quote
 
 import h2.config
 import h2.connection
@@ -155,6 +159,53 @@ def test_sigv4_signed_h2_request_passes_a_locked_endpoint() -> None:
             bad = client.post(url, content=raw.replace(b"streaming", b"rivers"), headers=headers)
             assert bad.status_code == 403
             assert bad.headers["x-amzn-errortype"] == "InvalidSignatureException"
+
+
+def _signed_like_the_javascript_sdk(path: str, authority: str, body: bytes, secret: str) -> dict[str, str]:
+    """SigV4 headers as the AWS SDK for JavaScript v3 makes them on its HTTP/2 handler: no host header,
+    ``:authority`` signed in its place (@aws-sdk/core's host-header middleware, @smithy/signature-v4's
+    canonical request: every header lower-cased and sorted, the path URI-encoded once more)."""
+    amz_date = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    signed = {":authority": authority, "content-length": str(len(body)), "content-type": "application/json",
+              "x-amz-date": amz_date}
+    names = sorted(signed)
+    canonical = "\n".join(["POST", quote(path, safe="/~"), "", *(f"{n}:{signed[n]}" for n in names), "",
+                           ";".join(names), sha256(body).hexdigest()])
+    scope = f"{amz_date[:8]}/us-east-1/bedrock/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), sha256).hexdigest()
+    return {"content-type": "application/json", "x-amz-date": amz_date,
+            "authorization": f"AWS4-HMAC-SHA256 Credential=KEY/{scope}, SignedHeaders={';'.join(names)}, "
+                             f"Signature={signature}"}
+
+
+def test_h2_request_signing_authority_instead_of_host_passes_a_locked_endpoint() -> None:
+    with LocalBedrock(time_scale=0, verify_sigv4=("KEY", "SECRET")) as locked:
+        path = STREAM_PATH.format(HAIKU.replace(":", "%3A"))
+        raw = json.dumps(messages_body()).encode()
+        authority = f"127.0.0.1:{locked.port}"
+        with httpx.Client(http1=False, http2=True) as client:
+            good = client.post(locked.endpoint_url + path, content=raw,
+                               headers=_signed_like_the_javascript_sdk(path, authority, raw, "SECRET"))
+            assert (good.http_version, good.status_code) == ("HTTP/2", 200), good.text
+            buffer = EventStreamBuffer()
+            buffer.add_data(good.content)
+            assert _decode(list(buffer)[-1])["type"] == "message_stop"
+            wrong = client.post(locked.endpoint_url + path, content=raw,
+                                headers=_signed_like_the_javascript_sdk(path, authority, raw, "NOT-SECRET"))
+            assert wrong.status_code == 403
+            assert wrong.headers["x-amzn-errortype"] == "InvalidSignatureException"
+            elsewhere = client.post(locked.endpoint_url + path, content=raw,
+                                    headers=_signed_like_the_javascript_sdk(path, "other-host:443", raw, "SECRET"))
+            assert elsewhere.status_code == 403  # the signed :authority is the one the request arrived with
+        # HTTP/1.1 has no :authority: a signature naming it there is refused, saying why.
+        over_h1 = httpx.post(locked.endpoint_url + path, content=raw,
+                             headers=_signed_like_the_javascript_sdk(path, authority, raw, "SECRET"))
+        assert over_h1.status_code == 403
+        assert ":authority" in over_h1.json()["message"] and "sign host" in over_h1.json()["message"]
 
 
 def _stream_saying_goaway_after_headers(port: int, path: str, body: bytes) -> tuple[int, bytes, bool]:

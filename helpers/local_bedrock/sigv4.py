@@ -112,8 +112,8 @@ def check_envelope(parsed: ParsedAuthorization, headers: dict[str, str],
                                f"SignedHeaders names {AUTHORITY}, an HTTP/2 pseudo-header, on an HTTP/1.1 "
                                "request: sign host instead.")
     if unsigned:
-        wanted = " and ".join(unsigned).replace("host", "host (or :authority over HTTP/2)" if http2 else "host")
-        raise SignatureProblem("InvalidSignatureException", f"SignedHeaders must include {wanted}.")
+        named = ["host (or :authority over HTTP/2)" if h == "host" and http2 else h for h in unsigned]
+        raise SignatureProblem("InvalidSignatureException", f"SignedHeaders must include {' and '.join(named)}.")
 
 
 class _KnownPayloadSigner(SigV4Auth):

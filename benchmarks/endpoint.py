@@ -19,9 +19,9 @@ import time
 
 from helpers.local_bedrock import LocalBedrock
 
-# A model with a large output limit, and the responder's markers for an exact-length, one-token-per-delta
-# answer (see helpers.local_bedrock.answers).
-LONG_MODEL = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+# A model with a large output limit (Haiku 4.5: 64k tokens, through its global profile), and the responder's
+# markers for an exact-length, one-token-per-delta answer (see helpers.local_bedrock.answers).
+LONG_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 FRAMES_WANTED = 20_000
 
 
@@ -71,7 +71,7 @@ def send_error_p99_ms(tokens: int = 300) -> float:
 def keepalive_invoke_ms_median(calls: int = 30) -> float:
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
                        "messages": [{"role": "user", "content": "What is streaming?"}]}).encode()
-    path = "/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+    path = f"/model/{LONG_MODEL}/invoke"
     with LocalBedrock(seed=0, time_scale=0) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         try:

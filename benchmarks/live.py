@@ -24,7 +24,7 @@ from helpers.local_bedrock import LocalBedrock
 from helpers.stream import invoke_stream
 from helpers.timing import percentile
 
-MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # its base id is not on-demand
 
 
 def _body(prompt: str, max_tokens: int) -> dict[str, Any]:

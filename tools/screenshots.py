@@ -31,6 +31,7 @@ CHART = "latency-chart.png"
 
 def draw_latency_chart(path: Path) -> Path:
     """Lesson 4's chunk-latency chart for one paced answer from the local endpoint (seed 0)."""
+    from helpers.bedrock_rules import DEFAULT_MODEL_ID
     from helpers.charts import chunk_latency
     from helpers.local_bedrock import LocalBedrock
     from helpers.payloads import messages_body
@@ -38,7 +39,7 @@ def draw_latency_chart(path: Path) -> Path:
 
     with LocalBedrock(seed=0, time_scale=1.0) as server:
         body = messages_body("Explain what streaming a model response means", max_tokens=300)
-        result = invoke_stream(server.client(), "us.anthropic.claude-3-haiku-20240307-v1:0", body).consume()
+        result = invoke_stream(server.client(), DEFAULT_MODEL_ID, body).consume()
     chunk_latency(result).savefig(path, dpi=110)
     return path
 

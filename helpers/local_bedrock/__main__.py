@@ -112,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
                   "export AWS_SECRET_ACCESS_KEY=<the secret given to --verify-sigv4>"]
     elif not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
         lines += ["export AWS_ACCESS_KEY_ID=local", "export AWS_SECRET_ACCESS_KEY=local"]
+    # The Messages API route (POST /anthropic/v1/messages, SSE): the anthropic SDK's AnthropicBedrockMantle
+    # reads its base URL from this variable (anthropic 2.x, lib/bedrock/_mantle.py) and appends /v1/messages.
+    messages_base = server.anthropic_base_url
+    lines += ["", f"The Messages API (POST /anthropic/v1/messages, JSON or SSE) has the base URL {messages_base};",
+              "the anthropic SDK's AnthropicBedrockMantle reads it from:",
+              f"export ANTHROPIC_BEDROCK_MANTLE_BASE_URL={messages_base}"]
     if args.record:
         lines += ["", f"Recording every exchange with {args.upstream} to {args.record}."]
     elif args.upstream:

@@ -66,10 +66,11 @@ class Authorizer:
 
     def __call__(self, method: str, raw_path: bytes, headers: dict[str, str], body: bytes | None = None,
                  query: bytes = b"", *, body_sha256: str | None = None,
-                 services: tuple[str, ...] = (SERVICE,)) -> None:
+                 services: tuple[str, ...] = (SERVICE,), http2: bool = False) -> None:
         """Judge a whole request; give the body or, when it was hashed as it arrived, its ``body_sha256``.
 
         ``services``: the signing names the route accepts (the Messages API route also takes ``bedrock-mantle``).
+        ``http2``: the request came over HTTP/2, where a SigV4 client may sign ``:authority`` for ``host``.
         """
         if not self.locked:
             return
@@ -77,11 +78,12 @@ class Authorizer:
         if value[:7].lower() == "bearer ":
             self._check_bearer(value[7:].strip())
         elif value:
-            self._check_sigv4(value, method, raw_path, query, headers, body, body_sha256, services)
+            self._check_sigv4(value, method, raw_path, query, headers, body, body_sha256, services, http2)
         else:
             raise self._missing()
 
-    def precheck(self, headers: dict[str, str], services: tuple[str, ...] = (SERVICE,)) -> None:
+    def precheck(self, headers: dict[str, str], services: tuple[str, ...] = (SERVICE,), *,
+                 http2: bool = False) -> None:
         """Everything that can be judged from the headers alone, before the body is read.
 
         A request refused here never has its body read, parsed or logged; only a SigV4 request from a
@@ -98,7 +100,7 @@ class Authorizer:
             self._check_sigv4(value, "", b"", b"", headers, None, None)  # raises: only the token is accepted
         else:
             try:
-                check_envelope(self._known(parse_authorization(value)), headers, services=services)
+                check_envelope(self._known(parse_authorization(value)), headers, services=services, http2=http2)
             except SignatureProblem as problem:
                 raise BedrockError(403, problem.error_type, problem.message) from None
 
@@ -136,7 +138,7 @@ class Authorizer:
 
     def _check_sigv4(self, value: str, method: str, raw_path: bytes, query: bytes,
                      headers: dict[str, str], body: bytes | None, body_sha256: str | None,
-                     services: tuple[str, ...] = (SERVICE,)) -> None:
+                     services: tuple[str, ...] = (SERVICE,), http2: bool = False) -> None:
         if not self.keys:
             raise BedrockError(403, "UnrecognizedClientException",
                                "The security token included in the request is invalid: this endpoint "
@@ -144,7 +146,7 @@ class Authorizer:
         try:
             parsed = self._known(parse_authorization(value))
             verify(parsed, self.keys[parsed.access_key], method, raw_path, query, headers, body,
-                   body_sha256=body_sha256, services=services)
+                   body_sha256=body_sha256, services=services, http2=http2)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
 

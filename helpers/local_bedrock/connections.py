@@ -16,6 +16,11 @@ alone and the tests in tests/endpoint/ and tests/adversarial/ show what is missi
   connection forever.
 - HTTP/2 frames are held to the advertised ``h2_max_inbound_frame_size``: hypercorn assigns that limit
   after the h2 library has already sized its frame buffer for 16 MiB frames.
+- A client's GOAWAY (NO_ERROR) lets the streams it has open finish, as RFC 9113 section 6.8 says it does,
+  and the connection closes when the last of them is done. hypercorn closes the connection on the h2
+  library's ConnectionTerminated event, and h2 moves to CLOSED on any GOAWAY, so a paced answer ended
+  before its first frame: the AWS SDK for JavaScript v3's default handler (NodeHttp2Handler with isolated
+  sessions) sends GOAWAY as soon as the response headers arrive, then keeps reading.
 """
 
 from __future__ import annotations
@@ -25,13 +30,19 @@ import socket
 from ssl import SSLError
 from typing import Any
 
+import h2.connection
+import h2.errors
+import h2.events
 import h2.stream
 import h11
 import hypercorn.asyncio.run as hypercorn_run
 import hypercorn.protocol as hypercorn_protocol
 from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.events import Closed, RawData
+from hypercorn.protocol.events import Event as StreamEvent
+from hypercorn.protocol.events import StreamClosed
 from hypercorn.protocol.h2 import H2Protocol
+from hyperframe.frame import Frame, GoAwayFrame
 
 # What the server reads from LocalBedrock's Config (set in server.py); None = no read timeout.
 READ_TIMEOUT_SETTING = "local_read_timeout"
@@ -78,10 +89,35 @@ class RoomTCPServer(TCPServer):
         await self.idle_task.stop()  # the client has gone (or was cut off): no keep-alive to wait for
 
 
+def _h2_dispatches_goaway(connection: h2.connection.H2Connection) -> bool:
+    """True when h2 still routes GOAWAY frames through the per-connection table this module hooks into."""
+    table = getattr(connection, "_frame_dispatch_table", None)
+    return isinstance(table, dict) and GoAwayFrame in table
+
+
 class BoundedH2Protocol(H2Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection.max_inbound_frame_size = self.config.h2_max_inbound_frame_size
+        self.client_went_away = False  # a GOAWAY came while streams were open: close after the last one
+        if _h2_dispatches_goaway(self.connection):
+            table = self.connection._frame_dispatch_table
+            self._h2_receive_goaway = table[GoAwayFrame]
+            table[GoAwayFrame] = self._receive_goaway
+
+    def _receive_goaway(self, frame: GoAwayFrame) -> tuple[list[Frame], list[h2.events.Event]]:
+        # A client's GOAWAY names the last stream *the server* opened (this server opens none); the streams
+        # the client opened are the ones it is still reading. Only a graceful one (NO_ERROR) is held back:
+        # a GOAWAY with an error means the client is abandoning the connection, and closes at once as before.
+        if frame.error_code == h2.errors.ErrorCodes.NO_ERROR and self.connection.open_inbound_streams:
+            self.client_went_away = True
+            return [], []  # h2 stays open (so DATA can still be sent) and hypercorn hears no ConnectionTerminated
+        return self._h2_receive_goaway(frame)
+
+    async def stream_send(self, event: StreamEvent) -> None:
+        await super().stream_send(event)
+        if isinstance(event, StreamClosed) and self.client_went_away and not self.streams and not self.closed:
+            await self.send(Closed())  # the last stream the client was waiting for is done
 
 
 

@@ -176,14 +176,15 @@ class BedrockApp:
         """
         if not check:
             return await self._read_body(scope, receive, keep), None
+        http2 = scope.get("http_version") == "2"
         try:
-            self.auth.precheck(headers, services)
+            self.auth.precheck(headers, services, http2=http2)
         except BedrockError as error:
             return await self._read_body(scope, receive, 0), error
         body = await self._read_body(scope, receive, keep)
         try:
             self.auth(method, raw_path, headers, query=scope.get("query_string", b""), body_sha256=body.sha256,
-                      services=services)
+                      services=services, http2=http2)
         except BedrockError as error:
             return Body(b"", body.size, body.sha256), error
         return body, None

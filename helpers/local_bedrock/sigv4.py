@@ -4,6 +4,12 @@ The request is rebuilt as an ``AWSRequest`` from what arrived on the wire: the m
 as sent (still percent-encoded; botocore's signer encodes it once more, which is the double encoding
 Bedrock Runtime expects), the query, only the headers the client listed in ``SignedHeaders``, and the
 body. Signing that with the claimed date, region and the secret we know must give the same signature.
+
+Over HTTP/2 a client may sign the ``:authority`` pseudo-header instead of ``host``: the AWS SDK for
+JavaScript v3 does (its host-header middleware, @aws-sdk/core 3.981, replaces ``host`` by ``:authority``
+on an h2 handler, and @smithy/signature-v4 5.7 signs every header it finds, giving
+``SignedHeaders=:authority;...``). hypercorn hands the ``:authority`` value to the application as ``host``,
+so it is signed again here under the name the client used.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from hashlib import sha256
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -22,6 +29,7 @@ SERVICE = "bedrock"  # Bedrock Runtime's signing name (not "bedrock-runtime")
 MAX_SKEW = datetime.timedelta(minutes=15)  # AWS refuses signatures dated further from its clock
 
 _FIELD = re.compile(r"(\w+)=([^,\s]*)")
+AUTHORITY = ":authority"  # HTTP/2's host header (RFC 9113 8.3.1); its value arrives as ``host``
 
 
 class SignatureProblem(Exception):
@@ -68,11 +76,13 @@ def parse_authorization(value: str) -> ParsedAuthorization:
 
 
 def check_envelope(parsed: ParsedAuthorization, headers: dict[str, str],
-                   now: datetime.datetime | None = None, services: tuple[str, ...] = (SERVICE,)) -> None:
+                   now: datetime.datetime | None = None, services: tuple[str, ...] = (SERVICE,),
+                   *, http2: bool = False) -> None:
     """Every check that needs no body: service, date, clock skew, signed headers.
 
     Run before a byte of the body is read, so a request that can never pass costs the server nothing.
     ``services``: the signing names the route accepts (the Messages API route also takes ``bedrock-mantle``).
+    ``http2``: the request came over HTTP/2, where a signed ``:authority`` stands for ``host``.
     """
     if parsed.service not in services:
         raise SignatureProblem("InvalidSignatureException",
@@ -95,9 +105,15 @@ def check_envelope(parsed: ParsedAuthorization, headers: dict[str, str],
                                f"Signature expired: {timestamp} is more than 15 minutes from the server's "
                                f"time {now:%Y%m%dT%H%M%SZ}. Check this computer's clock.")
     unsigned = [h for h in ("host", "x-amz-date") if h not in parsed.signed_headers]
-    if unsigned:
+    if http2 and AUTHORITY in parsed.signed_headers:
+        unsigned = [h for h in unsigned if h != "host"]
+    elif AUTHORITY in parsed.signed_headers:
         raise SignatureProblem("InvalidSignatureException",
-                               f"SignedHeaders must include {' and '.join(unsigned)}.")
+                               f"SignedHeaders names {AUTHORITY}, an HTTP/2 pseudo-header, on an HTTP/1.1 "
+                               "request: sign host instead.")
+    if unsigned:
+        named = ["host (or :authority over HTTP/2)" if h == "host" and http2 else h for h in unsigned]
+        raise SignatureProblem("InvalidSignatureException", f"SignedHeaders must include {' and '.join(named)}.")
 
 
 class _KnownPayloadSigner(SigV4Auth):
@@ -114,17 +130,25 @@ class _KnownPayloadSigner(SigV4Auth):
     def payload(self, request: AWSRequest) -> str:
         return self._payload_sha256
 
+    def headers_to_sign(self, request: AWSRequest) -> Any:
+        # botocore adds a host header when the request has none; a client that signed :authority has none.
+        headers = super().headers_to_sign(request)
+        if AUTHORITY in headers and "host" not in request.headers:
+            del headers["host"]
+        return headers
+
 
 def verify(
     parsed: ParsedAuthorization, secret_key: str, method: str, raw_path: bytes, query: bytes,
     headers: dict[str, str], body: bytes | None = None, now: datetime.datetime | None = None,
-    *, body_sha256: str | None = None, services: tuple[str, ...] = (SERVICE,),
+    *, body_sha256: str | None = None, services: tuple[str, ...] = (SERVICE,), http2: bool = False,
 ) -> None:
     """Raise ``SignatureProblem`` unless the signature matches; ``headers`` are lower-cased names.
 
     Give the body, or only its SHA-256 hex digest (``body_sha256``) when the body was hashed as it arrived.
+    ``http2``: the request came over HTTP/2 (a signed ``:authority`` is then the ``host`` header's value).
     """
-    check_envelope(parsed, headers, now, services)
+    check_envelope(parsed, headers, now, services, http2=http2)
     if body_sha256 is None:
         body_sha256 = sha256(body or b"").hexdigest()
     timestamp = headers["x-amz-date"]
@@ -141,6 +165,8 @@ def verify(
     for name in parsed.signed_headers:
         if name in headers:
             request.headers[name] = headers[name]
+        elif name == AUTHORITY and "host" in headers:
+            request.headers[name] = headers["host"]
     request.context["timestamp"] = timestamp
     signer = _KnownPayloadSigner(Credentials(parsed.access_key, secret_key), parsed.service, parsed.region,
                                  body_sha256)

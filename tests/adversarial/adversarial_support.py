@@ -22,7 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = "room", "adversarial-room-secret"
 READ_TIMEOUT = 1.0
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+# The course's default model, through its global profile (Claude 3 Haiku reached end of life on Bedrock).
+HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @dataclass

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # The course's default model (Claude 3 Haiku reached end of life on Bedrock on 2026-09-10).
 HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+# Its foundation-model id: a key that matches every profile of the model (faults, cassettes), never callable
+# on demand (Bedrock answers 400: Haiku 4.5 is served through inference profiles only).
+HAIKU_BASE = "anthropic.claude-haiku-4-5-20251001-v1:0"
+# What a message id looks like: "msg_bdrk_01" + 22 base-62 characters, new on every call.
+MESSAGE_ID = re.compile(r"msg_bdrk_01[0-9A-Za-z]{22}")
 LEGACY = "anthropic.claude-v2:1"
 
 

@@ -89,7 +89,8 @@ def test_right_key_and_secret_pass_for_every_operation_and_region(locked: LocalB
     # The region comes from the credential scope, whatever it is.
     other = boto3.client("bedrock-runtime", endpoint_url=locked.endpoint_url, region_name="ap-southeast-2",
                          aws_access_key_id=KEY, aws_secret_access_key=SECRET, config=NO_RETRY)
-    assert stream_chunks(other, messages_body(), model_id="apac." + HAIKU)
+    # Claude Opus 4.6 has an apac. profile (Haiku 4.5 has global., us. and eu. only).
+    assert stream_chunks(other, messages_body(), model_id="apac.anthropic.claude-opus-4-6-v1")
 
 
 def test_wrong_secret_is_invalid_signature(locked: LocalBedrock) -> None:
@@ -127,8 +128,10 @@ def test_anthropic_sdk_signs_raw_colons_and_passes(locked: LocalBedrock) -> None
     # The SDK puts ':' in the path unencoded; the signature must be checked on the path as sent.
     client = anthropic.AnthropicBedrock(base_url=locked.endpoint_url, aws_region="us-west-2",
                                         aws_access_key=KEY, aws_secret_key=SECRET, max_retries=0)
+    # extra_body: the SDK 2.x would send its own dated version, which Haiku 4.5 (ARN-versioned) refuses.
     message = client.messages.create(model=HAIKU, max_tokens=50,
-                                     messages=[{"role": "user", "content": "What is streaming?"}])
+                                     messages=[{"role": "user", "content": "What is streaming?"}],
+                                     extra_body={"anthropic_version": "bedrock-2023-05-31"})
     assert message.content
     bad = anthropic.AnthropicBedrock(base_url=locked.endpoint_url, aws_region="us-west-2",
                                      aws_access_key=KEY, aws_secret_key="nope", max_retries=0)

@@ -7,12 +7,12 @@ import json
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EventStreamError
-from endpoint_support import HAIKU, messages_body, stream_chunks
+from endpoint_support import HAIKU, HAIKU_BASE, messages_body, stream_chunks
 
 from helpers.local_bedrock import LocalBedrock
 from helpers.local_bedrock.errors import STATUS_BY_ERROR, STREAM_EXCEPTIONS
 
-SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 BODY = json.dumps(messages_body("Tell me about rivers.", max_tokens=100))
 
 
@@ -138,9 +138,11 @@ def test_model_matching_and_no_leak(client, server) -> None:
 
 
 def test_model_matching_accepts_profile_ids_by_base_id(client, server) -> None:
-    server.faults.add(error="ModelNotReadyException", model=HAIKU)
+    server.faults.add(error="ModelNotReadyException", model=HAIKU_BASE, times=2)
     with pytest.raises(client.exceptions.ModelNotReadyException):
-        client.invoke_model(modelId="us." + HAIKU, body=BODY)
+        client.invoke_model(modelId=HAIKU, body=BODY)
+    with pytest.raises(client.exceptions.ModelNotReadyException):
+        client.invoke_model(modelId="us." + HAIKU_BASE, body=BODY)
 
 
 def test_operation_matching_and_no_leak(client, server) -> None:

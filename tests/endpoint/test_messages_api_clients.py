@@ -8,7 +8,11 @@ Anthropic's 401 ``authentication_error``.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -143,6 +147,33 @@ def test_mantle_client_signs_with_sigv4_and_is_accepted(sigv4_server) -> None:
     client = _mantle(sigv4_server, aws_access_key=KEY, aws_secret_key=SECRET)
     with client.messages.stream(model=MODEL, max_tokens=200, messages=HI) as stream:
         assert stream.get_final_message().stop_reason == "end_turn"
+
+
+def test_cli_prints_the_base_url_the_mantle_client_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `python -m helpers.local_bedrock` prints the exports; a client built from them alone reaches the route.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANTHROPIC_"))}
+    process = subprocess.Popen([sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0"],
+                               cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        exports: dict[str, str] = {}
+        while "ANTHROPIC_BEDROCK_MANTLE_BASE_URL" not in exports:
+            line = process.stdout.readline()
+            assert line, f"CLI ended early or printed no Messages API base URL: {exports}"
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[name] = value
+        base = exports["ANTHROPIC_BEDROCK_MANTLE_BASE_URL"]
+        assert base == exports["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] + "/anthropic"
+        for name in ("ANTHROPIC_BEDROCK_MANTLE_BASE_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(name, exports[name])
+        client = anthropic.AnthropicBedrockMantle(max_retries=0)
+        with client.messages.stream(model=MODEL, max_tokens=200, messages=HI) as stream:
+            assert stream.get_final_message().stop_reason == "end_turn"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_mantle_client_with_a_wrong_secret_is_refused(sigv4_server) -> None:

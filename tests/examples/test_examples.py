@@ -37,21 +37,8 @@ ALL = list(PROGRAMS)
 
 # The JavaScript SDK's default HTTP/2 handler closes its session (sends GOAWAY) as soon as the response
 # headers arrive, expecting the open stream to finish (RFC 9113, 6.8; @smithy/node-http-handler,
-# `useIsolatedSession`). hypercorn 0.18 answers a client's GOAWAY by closing the connection
-# (protocol/h2.py, h2.events.ConnectionTerminated), so a paced stream ends before its first frame and
-# the SDK ends its loop with no text and no error. A stream sent at once is unaffected (see below).
-HTTP2_GOAWAY = pytest.mark.xfail(
-    reason="local endpoint closes the HTTP/2 connection on the client's GOAWAY (hypercorn); fix in local_bedrock",
-    raises=AssertionError,
-    strict=True)
-STREAMING = [pytest.param(name, marks=HTTP2_GOAWAY) if name == "javascript" else name for name in PROGRAMS]
-# Over HTTP/2 the JavaScript SDK signs `:authority` instead of `host` (SignedHeaders=:authority;...), as
-# SigV4 allows for HTTP/2; the local endpoint's verifier insists on `host` ("SignedHeaders must include
-# host"), so a locked room endpoint refuses the SDK's default handler.
-HTTP2_SIGV4 = pytest.mark.xfail(
-    reason="local endpoint's SigV4 check wants a signed host header; HTTP/2 clients sign :authority",
-    raises=AssertionError, strict=True)
-ROOM = [pytest.param(name, marks=HTTP2_SIGV4) if name == "javascript" else name for name in PROGRAMS]
+# `useIsolatedSession`): the two streaming tests below run the JavaScript program on that handler against
+# a paced endpoint, so they check that the endpoint lets the open stream finish (local_bedrock/connections.py).
 MIN_READS = 10  # the default answer comes in about fifty text deltas
 
 
@@ -60,7 +47,7 @@ def _error_line(program: str, model_id: str, exception: str, message: str) -> st
     return f"ERROR: Can't invoke '{model_id}'. Reason: {prefix}{exception}: {message}"
 
 
-@pytest.mark.parametrize("program", STREAMING)
+@pytest.mark.parametrize("program", ALL)
 def test_prints_the_endpoints_answer(program: str, runs: dict[tuple[str, str], Future[Run]],
                                      reference_endpoint: LocalBedrock) -> None:
     run = runs["stream", program].result()
@@ -69,7 +56,7 @@ def test_prints_the_endpoints_answer(program: str, runs: dict[tuple[str, str], F
     assert run.stdout == expected + "\n", run.describe()
 
 
-@pytest.mark.parametrize("program", STREAMING)
+@pytest.mark.parametrize("program", ALL)
 def test_text_arrives_in_pieces_over_the_stream(program: str, runs: dict[tuple[str, str], Future[Run]],
                                                 paced_endpoint: LocalBedrock) -> None:
     run = runs["stream", program].result()
@@ -91,11 +78,12 @@ def test_text_arrives_in_pieces_over_the_stream(program: str, runs: dict[tuple[s
         f"{program}: reads spread over {read_span:.0f} ms of a stream the endpoint sent over {sent_span:.0f} ms")
 
 
-@pytest.mark.parametrize("program", ROOM)
+@pytest.mark.parametrize("program", ALL)
 def test_streams_from_a_room_endpoint_locked_with_a_sigv4_key(program: str, runs: dict[tuple[str, str], Future[Run]],
                                                                  reference_endpoint: LocalBedrock) -> None:
     # What a workshop learner does: the room's key pair in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; each
-    # SDK signs with its own SigV4 code and the endpoint checks every signature.
+    # SDK signs with its own SigV4 code and the endpoint checks every signature. The JavaScript SDK, on its
+    # default HTTP/2 handler, signs `:authority` instead of `host` (SignedHeaders=:authority;...).
     run = runs["room", program].result()
     assert run.returncode == 0, run.describe()
     assert run.stdout == streamed_text(reference_endpoint.client(), prompt_for(program)) + "\n", run.describe()

@@ -14,7 +14,8 @@ from helpers.local_bedrock import LocalBedrock
 from helpers.stream import invoke_stream
 from helpers.timing import summarize
 
-MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"  # 64k output tokens: room for long streams
+# 64k output tokens: room for long streams; through its global profile (its base id is not on-demand).
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def _body(prompt: str, max_tokens: int = 4096) -> dict:

@@ -98,7 +98,7 @@ def test_dry_run_table_names_the_failing_cell(tmp_path: Path) -> None:
     assert "0 of 1 lessons ran top to bottom" in done.stdout
 
 
-def test_lessons_10_and_11_run_on_the_aws_backend_with_every_call_reaching_the_endpoint(tmp_path: Path) -> None:
+def test_lessons_07_10_and_11_run_on_the_aws_backend_with_every_call_reaching_the_endpoint(tmp_path: Path) -> None:
     """Their AWS branches (skipped fault cells, boto3 and the anthropic SDK both pointed by the environment)."""
     with LocalBedrock(seed=0, time_scale=0.0) as stand_in:
         env = {
@@ -111,14 +111,15 @@ def test_lessons_10_and_11_run_on_the_aws_backend_with_every_call_reaching_the_e
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "tools.dry_run", "--only", "10", "11", "--json"],
+            [sys.executable, "-m", "tools.dry_run", "--only", "07", "10", "11", "--json"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=540,
         )
         seen = stand_in.calls
     reports = json.loads(done.stdout)
-    assert [r["lesson"] for r in reports] == ["10_production_streaming", "11_chat_and_asyncio"]
+    assert [r["lesson"] for r in reports] == ["07_three_ways_to_stream", "10_production_streaming",
+                                              "11_chat_and_asyncio"]
     for report in reports:
         assert report["ok"], f"{report['lesson']}: {report['error']}"
         assert report["calls"] > 0
-    assert sum(r["calls"] for r in reports) == len(seen)  # the SDK's streams (lesson 11) reached it too
+    assert sum(r["calls"] for r in reports) == len(seen)  # the SDK's streams (lessons 7, 11) reached it too
     assert any(c.request_body.get("system") for c in seen if isinstance(c.request_body, dict))  # lesson 10's cache

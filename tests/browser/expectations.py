@@ -8,11 +8,12 @@ import json
 import re
 from typing import Any
 
+from helpers.bedrock_rules import DEFAULT_MODEL_ID
 from helpers.live import render_markdown
 from helpers.local_bedrock import LocalBedrock
 
-# The model the local endpoint answers as when a lesson leaves model_id to its default.
-FALLBACK_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+# The model a lesson calls when it leaves model_id to the course default.
+FALLBACK_MODEL = DEFAULT_MODEL_ID
 
 
 def expected_answer(prompt: str, max_tokens: int, seed: int, model_id: str | None) -> str:

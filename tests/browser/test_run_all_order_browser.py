@@ -27,7 +27,7 @@ body = messages_body("Write about rivers [[length=150]]", max_tokens=400)
 """
 CELLS = [
     SETUP,
-    "result = render_stream(invoke_stream(client, 'anthropic.claude-3-haiku-20240307-v1:0', body))",
+    "result = render_stream(invoke_stream(client, 'global.anthropic.claude-haiku-4-5-20251001-v1:0', body))",
     "x = 1",
     "y = x + 1",
     "print(y, result.stop_reason)",

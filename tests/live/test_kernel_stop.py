@@ -32,7 +32,9 @@ view = LiveView()
 body = messages_body("Write a long answer about rivers [[length=3000]]", max_tokens=4000)
 print(view.stop_button.model_id)
 """
-STREAM = "result = render_stream(invoke_stream(client, 'anthropic.claude-3-haiku-20240307-v1:0', body), view=view)"
+STREAM = (
+    "result = render_stream(invoke_stream(client, 'global.anthropic.claude-haiku-4-5-20251001-v1:0', body), view=view)"
+)
 AFTER = ["x = 1", "y = x + 1", "print(y, result.stopped, result.done, len(result.snapshot.text))"]
 
 

@@ -52,8 +52,11 @@ def _request(port: int, body: bytes) -> bytes:
     ).encode() + body
 
 
-def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
-    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF; bytes read."""
+def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> tuple[int, float]:
+    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF.
+
+    Returns the bytes read and the CPU seconds the reading took (the clients share the machine's cores).
+    """
 
     async def one(i: int) -> int:
         await asyncio.sleep(ramp_s * (i - first) / max(count, 1))
@@ -68,7 +71,9 @@ def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
     async def everyone() -> int:
         return sum(await asyncio.gather(*(one(i) for i in range(first, first + count))))
 
-    return asyncio.run(everyone())
+    cpu = time.process_time()
+    total = asyncio.run(everyone())
+    return total, time.process_time() - cpu
 
 
 def _free_port() -> int:
@@ -90,6 +95,16 @@ def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"hypercorn did not listen on port {port} within {timeout:.0f} s")
 
 
+def _worker_logs(folder: Path, workers: int, timeout: float = 60.0) -> list[Path]:
+    """Every worker's call log; a worker may still be writing it after hypercorn's master has exited."""
+    deadline = time.monotonic() + timeout
+    while len(logs := sorted(folder.glob("*.json"))) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if len(logs) < workers:
+        raise RuntimeError(f"only {len(logs)} of {workers} hypercorn workers wrote their call log in {folder}")
+    return logs
+
+
 def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
     """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
     port = _free_port()
@@ -108,8 +123,7 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
                 pending = [
                     pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
                 ]
-                for job in pending:
-                    job.get(timeout=600)
+                client_cpu_s = sum(job.get(timeout=600)[1] for job in pending)
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -117,7 +131,8 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        records = [r for f in Path(calls_dir).glob("*.json") for r in json.loads(f.read_text())]
+        logs = [json.loads(f.read_text()) for f in _worker_logs(Path(calls_dir), workers)]
+        records = [r for log in logs for r in log["records"]]
     paced = [r for r in records if len(r["sent_ms"]) > 0 and r["status"] == 200]
     room_calls = sorted(paced, key=lambda r: len(r["sent_ms"]), reverse=True)[:STREAMS]
     errors = sorted(
@@ -127,7 +142,11 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
         raise RuntimeError("no worker wrote its call log; did hypercorn run the lifespan shutdown?")
     return {
         "p99": errors[min(len(errors) - 1, int(0.99 * len(errors)))],
+        "p50": errors[len(errors) // 2],
+        "frames": len(errors),
         "complete": sum(1 for r in room_calls if r["done"] and not r["error"]),
+        "server_cpu_s": sum(log["cpu_s"] for log in logs),
+        "client_cpu_s": client_cpu_s,
     }
 
 

@@ -5,11 +5,14 @@ time_scale 1 (Claude Haiku 4.5 through a global profile, realistic multi-token c
 the local endpoint's ASGI app run by hypercorn's own multi-process mode (``hypercorn --workers N``, one
 listening socket shared by the workers), not a balancer of ours. The clients run in separate processes,
 open their share of the streams with raw asyncio sockets and read bytes without decoding them, so the
-figure is the server's. The figure: the 99th percentile, over every frame of every stream, of
-(actual - scheduled) send offset as each worker recorded them.
+figure is the server's. The figure: the 99th percentile, over every frame of every stream (about 60,000),
+of (actual - scheduled) send offset as each worker recorded them; the actual offset is read from the loop's
+clock when the stream's task runs to write the frame, just before the write (no await in between). Frames
+due in the same instant of one stream go out in one write, each recorded with that write's time.
 
-Side by side in the same run: the same room on one worker (``..._one_worker``), which shows what the
-second process buys on this machine.
+Beside it: the median, the CPU seconds the workers (start-up included) and the clients used, the load
+average when the run started (other work on the machine takes cores from the room), and the same room on
+one worker (``..._one_worker``), which shows what the second process buys on this machine.
 """
 
 from __future__ import annotations
@@ -52,8 +55,11 @@ def _request(port: int, body: bytes) -> bytes:
     ).encode() + body
 
 
-def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
-    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF; bytes read."""
+def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> tuple[int, float]:
+    """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF.
+
+    Returns the bytes read and the CPU seconds the reading took (the clients share the machine's cores).
+    """
 
     async def one(i: int) -> int:
         await asyncio.sleep(ramp_s * (i - first) / max(count, 1))
@@ -68,7 +74,9 @@ def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> int:
     async def everyone() -> int:
         return sum(await asyncio.gather(*(one(i) for i in range(first, first + count))))
 
-    return asyncio.run(everyone())
+    cpu = time.process_time()
+    total = asyncio.run(everyone())
+    return total, time.process_time() - cpu
 
 
 def _free_port() -> int:
@@ -90,6 +98,16 @@ def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"hypercorn did not listen on port {port} within {timeout:.0f} s")
 
 
+def _worker_logs(folder: Path, workers: int, timeout: float = 60.0) -> list[Path]:
+    """Every worker's call log; a worker may still be writing it after hypercorn's master has exited."""
+    deadline = time.monotonic() + timeout
+    while len(logs := sorted(folder.glob("*.json"))) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if len(logs) < workers:
+        raise RuntimeError(f"only {len(logs)} of {workers} hypercorn workers wrote their call log in {folder}")
+    return logs
+
+
 def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
     """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
     port = _free_port()
@@ -108,8 +126,7 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
                 pending = [
                     pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
                 ]
-                for job in pending:
-                    job.get(timeout=600)
+                client_cpu_s = sum(job.get(timeout=600)[1] for job in pending)
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -117,7 +134,8 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        records = [r for f in Path(calls_dir).glob("*.json") for r in json.loads(f.read_text())]
+        logs = [json.loads(f.read_text()) for f in _worker_logs(Path(calls_dir), workers)]
+        records = [r for log in logs for r in log["records"]]
     paced = [r for r in records if len(r["sent_ms"]) > 0 and r["status"] == 200]
     room_calls = sorted(paced, key=lambda r: len(r["sent_ms"]), reverse=True)[:STREAMS]
     errors = sorted(
@@ -127,18 +145,30 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
         raise RuntimeError("no worker wrote its call log; did hypercorn run the lifespan shutdown?")
     return {
         "p99": errors[min(len(errors) - 1, int(0.99 * len(errors)))],
+        "p50": errors[len(errors) // 2],
+        "frames": len(errors),
         "complete": sum(1 for r in room_calls if r["done"] and not r["error"]),
+        "server_cpu_s": sum(log["cpu_s"] for log in logs),
+        "client_cpu_s": client_cpu_s,
     }
 
 
 def run() -> dict[str, float]:
+    load = os.getloadavg()[0]  # other work on the machine takes cores from the room: say how much
     many = room(WORKERS)
     one = room(1)
+    key = "endpoint.room_streams_1000"
     return {
-        "endpoint.room_streams_1000.send_error_ms_p99": round(many["p99"], 3),
-        "endpoint.room_streams_1000.workers": WORKERS,
-        "endpoint.room_streams_1000.streams_complete": many["complete"],
-        "endpoint.room_streams_1000.send_error_ms_p99_one_worker": round(one["p99"], 3),
+        f"{key}.send_error_ms_p99": round(many["p99"], 3),
+        f"{key}.send_error_ms_median": round(many["p50"], 3),
+        f"{key}.workers": WORKERS,
+        f"{key}.streams_complete": many["complete"],
+        f"{key}.frames": many["frames"],
+        # CPU the room costs, start-up included: compare with the cores the machine has (os.cpu_count()).
+        f"{key}.server_cpu_s": round(many["server_cpu_s"], 2),
+        f"{key}.client_cpu_s": round(many["client_cpu_s"], 2),
+        f"{key}.send_error_ms_p99_one_worker": round(one["p99"], 3),
+        f"{key}.load_avg_1m_at_start": round(load, 2),
     }
 
 

@@ -15,6 +15,7 @@ import string
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -417,10 +418,10 @@ class BedrockApp:
         offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
                            input_tokens=plan.input_tokens)
         self.calls.update(record, schedule_ms=offsets)
-        # Encode everything but the last frame now; the last one carries metrics measured at send time.
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
+        # Frames are encoded when they are due, not all up front: a room whose streams all start at once
+        # would otherwise encode every frame of every stream in one burst, while the first frames wait.
         encode = converse.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
-        encoded = [encode(c, p) for c, p in zip(chunks[:-1], pads, strict=False)]
         cut = len(chunks)  # frames to send before the fault takes over
         if fault is not None:
             cut = min(fault.after, len(chunks))
@@ -447,14 +448,14 @@ class BedrockApp:
                 head += echo_headers(request_headers or {})
             head.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
             await send({"type": "http.response.start", "status": 200, "headers": head})
-            await self._send_frames(send, record, chunks, encoded, pads, offsets, t0, 0, cut)
+            await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut)
             if fault is not None:
                 if fault.error != "stall":
                     await self._apply_event_fault(send, record, fault, watcher_state)
                     return
                 await asyncio.sleep(fault.seconds)
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
-                await self._send_frames(send, record, chunks, encoded, pads, shifted, t0, cut, len(chunks))
+                await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks))
             watcher_state["finished"] = True
             self.calls.update(record, done=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -468,7 +469,7 @@ class BedrockApp:
             watcher_state["finished"] = True
             watcher.cancel()
 
-    async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encoded: list[bytes],
+    async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
                            pads: list[str], offsets: list[float], t0: float, start: int, stop: int) -> int:
         loop = asyncio.get_running_loop()
         last = len(chunks) - 1
@@ -483,7 +484,8 @@ class BedrockApp:
             while j < stop and t0 + offsets[j] / 1000 <= now:
                 j += 1
             sent_ms = (now - t0) * 1000
-            parts = encoded[i : min(j, last)]
+            # The last frame carries metrics measured at send time.
+            parts = [encode(chunks[k], pads[k]) for k in range(i, min(j, last))]
             if j > last:
                 parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms))
             data = b"".join(parts)

@@ -48,6 +48,7 @@ from .operations import (
     count_tokens,
     echo_headers,
     request_region,
+    stream_metrics_counts,
 )
 from .pacing import LatencyModel, rng_for, schedule, sleep_until
 from .sigv4 import SERVICE as SIGV4_SERVICE
@@ -448,14 +449,14 @@ class BedrockApp:
                 head += echo_headers(request_headers or {})
             head.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
             await send({"type": "http.response.start", "status": 200, "headers": head})
-            await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut)
+            await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut, plan)
             if fault is not None:
                 if fault.error != "stall":
                     await self._apply_event_fault(send, record, fault, watcher_state)
                     return
                 await asyncio.sleep(fault.seconds)
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
-                await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks))
+                await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
             watcher_state["finished"] = True
             self.calls.update(record, done=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -470,7 +471,8 @@ class BedrockApp:
             watcher.cancel()
 
     async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
-                           pads: list[str], offsets: list[float], t0: float, start: int, stop: int) -> int:
+                           pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
+                           plan: Any = None) -> int:
         loop = asyncio.get_running_loop()
         last = len(chunks) - 1
         i = start
@@ -487,24 +489,26 @@ class BedrockApp:
             # The last frame carries metrics measured at send time.
             parts = [encode(chunks[k], pads[k]) for k in range(i, min(j, last))]
             if j > last:
-                parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms))
+                parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms, plan))
             data = b"".join(parts)
             self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
             await send({"type": "http.response.body", "body": data, "more_body": True})
             i = j
         return i
 
-    def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float) -> bytes:
+    def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float, plan: Any = None) -> bytes:
         if record.operation == "ConverseStream":
             return converse.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
                                            round(sent_ms))
         first = record.sent_ms[0] if record.sent_ms else sent_ms
         payload = dict(chunk.payload)
+        counts = stream_metrics_counts(plan, record.output_tokens or 0)
         payload["amazon-bedrock-invocationMetrics"] = {
             "inputTokenCount": record.input_tokens,
-            "outputTokenCount": record.output_tokens,
+            "outputTokenCount": counts.pop("outputTokenCount"),
             "invocationLatency": round(sent_ms),
             "firstByteLatency": round(first),
+            **counts,
         }
         return frames.chunk_frame(payload, pad)
 

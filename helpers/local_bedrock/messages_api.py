@@ -26,6 +26,7 @@ from .bodies import json_text_problem
 from .calls import recorded_body
 from .errors import BedrockError
 from .faults import Fault, message_for
+from .hangup import HangUpWatch
 from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
 from .pacing import rng_for, schedule, sleep_until
 
@@ -328,7 +329,6 @@ class MessagesRoute:
     async def _stream(self, receive: Receive, send: Send, record: CallRecord, plan: Any, model_id: str,
                       rng_key: bytes, t0: float, fault: Fault | None, request_id: str) -> None:
         app = self.app
-        loop = asyncio.get_running_loop()
         chunks = plan.chunks
         offsets = schedule([c.output_tokens for c in chunks], app.latency, app.time_scale,
                            rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
@@ -337,19 +337,7 @@ class MessagesRoute:
         ping_after = next((i for i, c in enumerate(chunks) if c.payload.get("type") == "content_block_start"),
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
-        main = asyncio.current_task()
-        assert main is not None
-        state = {"finished": False, "gone": False}
-
-        async def watch() -> None:
-            while True:  # after the body, receive() only ever yields http.disconnect
-                if (await receive())["type"] == "http.disconnect":
-                    if not state["finished"]:
-                        state["gone"] = True
-                        main.cancel()
-                    return
-
-        watcher = loop.create_task(watch())
+        watch = HangUpWatch(receive).start()
         try:
             await send({"type": "http.response.start", "status": 200,
                         "headers": _headers(request_id, sse.CONTENT_TYPE) + [(b"cache-control", b"no-cache")]})
@@ -365,25 +353,23 @@ class MessagesRoute:
                     # HTTP status stays 200: the error travels in the stream, as its own SSE event.
                     await send({"type": "http.response.body", "more_body": True,
                                 "body": sse.error_event(error_type, message, request_id)})
-                    state["finished"] = True
+                    watch.finish()
                     app.calls.update(record, done=True)
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     return
                 await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 shifted = [o + fault.seconds * 1000 for o in offsets]
                 await self._send_events(send, record, events, shifted, t0, cut, len(chunks), None)
-            state["finished"] = True
+            watch.finish()
             app.calls.update(record, done=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if state["gone"]:
-                main.uncancel()
+            if watch.absorb_cancel():
                 app.calls.update(record, error="client disconnected", done=True)
                 return
             raise
         finally:
-            state["finished"] = True
-            watcher.cancel()
+            watch.stop()
 
     def _payload(self, payload: dict[str, Any], record: CallRecord) -> dict[str, Any]:
         if SEND_INVOCATION_METRICS or payload.get("type") != "message_stop":

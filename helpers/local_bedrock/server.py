@@ -30,6 +30,7 @@ from .connections import READ_TIMEOUT_SETTING
 from .connections import install as install_connection_limits
 from .errors import BedrockError, wire_error_type
 from .faults import Fault, FaultBook, message_for
+from .hangup import HangUpWatch
 from .model import (
     MAX_BODY_BYTES,
     ModelLookupError,
@@ -413,7 +414,6 @@ class BedrockApp:
     async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, model_id: str,
                       body: bytes, t0: float, fault: Fault | None,
                       request_headers: dict[str, str] | None = None) -> None:
-        loop = asyncio.get_running_loop()
         rng = rng_for(self.seed, model_id, body)
         chunks = plan.chunks
         offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
@@ -427,21 +427,7 @@ class BedrockApp:
         if fault is not None:
             cut = min(fault.after, len(chunks))
 
-        watcher_state = {"finished": False, "gone": False}
-        main = asyncio.current_task()
-        assert main is not None
-
-        async def watch() -> None:
-            # After the body is read, the only thing receive() yields is http.disconnect.
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    if not watcher_state["finished"]:
-                        watcher_state["gone"] = True
-                        main.cancel()
-                    return
-
-        watcher = loop.create_task(watch())
+        watch = HangUpWatch(receive).start()
         try:
             head = [(b"content-type", b"application/vnd.amazon.eventstream")]
             if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
@@ -452,23 +438,21 @@ class BedrockApp:
             await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut, plan)
             if fault is not None:
                 if fault.error != "stall":
-                    await self._apply_event_fault(send, record, fault, watcher_state)
+                    await self._apply_event_fault(send, record, fault, watch)
                     return
                 await asyncio.sleep(fault.seconds)
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
                 await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
-            watcher_state["finished"] = True
+            watch.finish()
             self.calls.update(record, done=True)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if watcher_state["gone"]:
-                main.uncancel()
+            if watch.absorb_cancel():
                 self.calls.update(record, error="client disconnected", done=True)
                 return
             raise
         finally:
-            watcher_state["finished"] = True
-            watcher.cancel()
+            watch.stop()
 
     async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
                            pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
@@ -512,7 +496,7 @@ class BedrockApp:
         }
         return frames.chunk_frame(payload, pad)
 
-    async def _apply_event_fault(self, send: Any, record: CallRecord, fault: Fault, state: dict) -> None:
+    async def _apply_event_fault(self, send: Any, record: CallRecord, fault: Fault, watch: HangUpWatch) -> None:
         """End the stream the way the fault says: an exception frame, or a dropped connection."""
         if fault.error == "drop":
             self.calls.update(record, error="drop", done=True)
@@ -525,7 +509,7 @@ class BedrockApp:
         # The HTTP status stays 200: the error travels inside the stream.
         self.calls.update(record, error=fault.error, error_message=message_for(fault))
         await send({"type": "http.response.body", "body": frame, "more_body": True})
-        state["finished"] = True
+        watch.finish()
         self.calls.update(record, done=True)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

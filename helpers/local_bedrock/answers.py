@@ -276,16 +276,14 @@ def _generic(prompt: str, rng: random.Random) -> str:
 
 def _long(prompt: str, tokens: int, rng: random.Random) -> str:
     """Exactly ``tokens`` tokens of readable paragraphs (a prefix of pieces keeps its token count)."""
-    parts = [f"{_OPENINGS[0]} You asked for a long answer about {_topic(prompt)}, so here it is.\n\n"]
-    have = len(split_tokens(parts[0]))
+    # Paragraphs end in a line break, which is a token of its own, so each one splits alone exactly as it
+    # would inside the whole text: split once, paragraph by paragraph, and never the joined text again.
+    pieces = split_tokens(f"{_OPENINGS[0]} You asked for a long answer about {_topic(prompt)}, so here it is.\n\n")
     paragraph = 0
-    while have < tokens:
+    while len(pieces) < tokens:
         paragraph += 1
         sentences = rng.sample(_FILLER, 4)
-        text = f"Part {paragraph}. " + " ".join(sentences) + "\n\n"
-        parts.append(text)
-        have += len(split_tokens(text))
-    pieces = split_tokens("".join(parts))
+        pieces += split_tokens(f"Part {paragraph}. " + " ".join(sentences) + "\n\n")
     return "".join(pieces[:tokens])
 
 

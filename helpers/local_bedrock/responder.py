@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import random
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ _LEGACY_STOP = "\n\nHuman:"
 # How many tokens a delta carries, and how often: mostly one or two, sometimes three or four.
 _DELTA_SIZES = (1, 2, 3, 4)
 _DELTA_WEIGHTS = (45, 35, 15, 5)
+# random.choices turns weights into these running totals on every call; the draw is the same either way.
+_DELTA_CUM_WEIGHTS = tuple(itertools.accumulate(_DELTA_WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def _groups(pieces: list[str], rng: random.Random, fixed: int | None) -> list[li
     groups: list[list[str]] = []
     i = 0
     while i < len(pieces):
-        size = fixed or rng.choices(_DELTA_SIZES, _DELTA_WEIGHTS)[0]
+        size = fixed or rng.choices(_DELTA_SIZES, cum_weights=_DELTA_CUM_WEIGHTS)[0]
         groups.append(pieces[i : i + size])
         i += size
     return groups

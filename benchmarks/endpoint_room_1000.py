@@ -1,18 +1,27 @@
 """A room of 1,000 paced streams: ``endpoint.room_streams_1000.send_error_ms_p99``.
 
-1,000 InvokeModelWithResponseStream calls opened at the same moment, paced at
-time_scale 1 (Claude Haiku 4.5 through a global profile, realistic multi-token chunks). The server is
-the local endpoint's ASGI app run by hypercorn's own multi-process mode (``hypercorn --workers N``, one
-listening socket shared by the workers), not a balancer of ours. The clients run in separate processes,
-open their share of the streams with raw asyncio sockets and read bytes without decoding them, so the
-figure is the server's. The figure: the 99th percentile, over every frame of every stream (about 60,000),
-of (actual - scheduled) send offset as each worker recorded them; the actual offset is read from the loop's
-clock when the stream's task runs to write the frame, just before the write (no await in between). Frames
-due in the same instant of one stream go out in one write, each recorded with that write's time.
+1,000 InvokeModelWithResponseStream calls opened at the same moment, paced at time_scale 1 (Claude Haiku
+4.5 through a global profile, realistic multi-token chunks), against the room endpoint exactly as an
+instructor starts it: ``python -m helpers.local_bedrock --workers N`` (hypercorn's own worker processes
+sharing one listening socket, helpers/local_bedrock/room.py), not a balancer of ours. The clients run in
+separate processes, open their share of the streams with raw asyncio sockets and read bytes without
+decoding them. The figure: the 99th percentile, over every frame of every stream (about 60,000), of
+(actual - scheduled) send offset as each worker recorded them (``LOCAL_BEDROCK_TIMINGS_DIR``); the actual
+offset is read from the loop's clock when the stream's task runs to write the frame, just before the write
+(no await in between). Frames due in the same instant of one stream go out in one write, each recorded
+with that write's time.
 
-Beside it: the median, the CPU seconds the workers (start-up included) and the clients used, the load
-average when the run started (other work on the machine takes cores from the room), and the same room on
-one worker (``..._one_worker``), which shows what the second process buys on this machine.
+The clients stand in for the learners' laptops, which in a room have CPUs of their own. On this 2-core
+machine they share the server's cores, so they run at the lowest CPU priority (nice 19): they get every
+cycle the server leaves, and the figure is the server's. Beside it, ``..._clients_same_priority`` runs the
+same room with the clients at the server's priority: there the two reading processes (about a core-second
+of CPU) compete with the workers as equals, which is what this one machine cannot avoid and a room does not
+have.
+
+Beside them: the median, the CPU seconds the workers (start-up included) and the clients used, the longest
+garbage-collection pause in any worker, the load average when the run started (other work on the machine
+takes cores from the room), and the same room on one worker (``..._one_worker``), which shows what the
+second process buys on this machine.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ TOKENS = 100  # per answer: about 1 s of paced output at ~100 tokens/s after ~0.
 RAMP_S = 0.0
 CLIENT_PROCESSES = 2
 WORKERS = max(2, os.cpu_count() or 2)
+CLIENT_NICENESS = 19  # the lowest priority: the clients take only what the server leaves (see above)
 
 
 def _body(i: int) -> bytes:
@@ -89,39 +99,39 @@ def _wait_until_listening(port: int, server: subprocess.Popen, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"hypercorn exited early: {server.stderr.read() if server.stderr else ''}")
+            raise RuntimeError(f"the room endpoint exited early: {server.stderr.read() if server.stderr else ''}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"hypercorn did not listen on port {port} within {timeout:.0f} s")
+    raise RuntimeError(f"the room endpoint did not listen on port {port} within {timeout:.0f} s")
 
 
 def _worker_logs(folder: Path, workers: int, timeout: float = 60.0) -> list[Path]:
-    """Every worker's call log; a worker may still be writing it after hypercorn's master has exited."""
+    """Every worker's timings file; a worker may still be writing it after the command's process has exited."""
     deadline = time.monotonic() + timeout
     while len(logs := sorted(folder.glob("*.json"))) < workers and time.monotonic() < deadline:
         time.sleep(0.1)
     if len(logs) < workers:
-        raise RuntimeError(f"only {len(logs)} of {workers} hypercorn workers wrote their call log in {folder}")
+        raise RuntimeError(f"only {len(logs)} of {workers} workers wrote their timings in {folder}")
     return logs
 
 
-def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
+def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NICENESS) -> dict[str, float]:
     """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="room-calls-") as calls_dir:
-        env = {**os.environ, "ROOM_CALLS_DIR": calls_dir, "ROOM_TIME_SCALE": "1.0"}
+        env = {**os.environ, "LOCAL_BEDROCK_TIMINGS_DIR": calls_dir}
         server = subprocess.Popen(
-            [sys.executable, "-m", "hypercorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--backlog", "4096", "--graceful-timeout", "5", "benchmarks.room_app:app"],
+            [sys.executable, "-m", "helpers.local_bedrock", "--workers", str(workers), "--port", str(port),
+             "--time-scale", "1"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         try:
             _wait_until_listening(port, server)
             share = STREAMS // CLIENT_PROCESSES
-            with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
+            with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES, os.nice, (client_niceness,)) as pool:
                 pool.apply(_clients, (port, 10_000, CLIENT_PROCESSES * 2))  # warm every worker up a little
                 pending = [
                     pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
@@ -142,7 +152,7 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
         sent - planned for r in room_calls for sent, planned in zip(r["sent_ms"], r["schedule_ms"], strict=False)
     )
     if not errors:
-        raise RuntimeError("no worker wrote its call log; did hypercorn run the lifespan shutdown?")
+        raise RuntimeError("no worker wrote its timings; did hypercorn run the lifespan shutdown?")
     return {
         "p99": errors[min(len(errors) - 1, int(0.99 * len(errors)))],
         "p50": errors[len(errors) // 2],
@@ -150,6 +160,7 @@ def room(workers: int, ramp_s: float = RAMP_S) -> dict[str, float]:
         "complete": sum(1 for r in room_calls if r["done"] and not r["error"]),
         "server_cpu_s": sum(log["cpu_s"] for log in logs),
         "client_cpu_s": client_cpu_s,
+        "gc_pause_ms_max": max(max(log["gc_max_ms"]) for log in logs),
     }
 
 
@@ -157,6 +168,7 @@ def run() -> dict[str, float]:
     load = os.getloadavg()[0]  # other work on the machine takes cores from the room: say how much
     many = room(WORKERS)
     one = room(1)
+    same_priority = room(WORKERS, client_niceness=0)
     key = "endpoint.room_streams_1000"
     return {
         f"{key}.send_error_ms_p99": round(many["p99"], 3),
@@ -167,7 +179,10 @@ def run() -> dict[str, float]:
         # CPU the room costs, start-up included: compare with the cores the machine has (os.cpu_count()).
         f"{key}.server_cpu_s": round(many["server_cpu_s"], 2),
         f"{key}.client_cpu_s": round(many["client_cpu_s"], 2),
+        f"{key}.gc_pause_ms_max": round(many["gc_pause_ms_max"], 2),
         f"{key}.send_error_ms_p99_one_worker": round(one["p99"], 3),
+        f"{key}.send_error_ms_p99_clients_same_priority": round(same_priority["p99"], 3),
+        f"{key}.client_cpu_s_same_priority": round(same_priority["client_cpu_s"], 2),
         f"{key}.load_avg_1m_at_start": round(load, 2),
     }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import signal
 import sys
 import threading
 
+from .room import serve_workers
 from .server import LocalBedrock, is_loopback
+from .serving import settle_for_serving
 
 _EPILOG = """\
 HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) are served on the same port.
@@ -24,6 +25,12 @@ it: --bearer-token TOKEN for clients that can send a Bearer token over http (bot
 AWS_BEARER_TOKEN_BEDROCK only over HTTPS), or --verify-sigv4 KEY:SECRET, which boto3 and the anthropic
 SDK satisfy with ordinary access keys and which never puts the secret on the wire. Stop the endpoint
 when the session ends.
+
+A room of hundreds: one process keeps a few hundred paced streams on time; add --workers with one per
+core (e.g. --workers 2) and hypercorn serves the port from that many processes. Each keeps its own call
+log, faults and prompt cache, so with more than one /_local/calls and /_local/faults answer 409: run the
+fault exercises on a one-process endpoint. --workers serves the local model only (no record, replay or
+upstream).
 
 Record and replay: --record FILE --upstream aws forwards every call to real Bedrock with this
 machine's AWS credentials and writes each exchange to FILE (JSON lines, no credentials); later
@@ -43,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for text, pacing and faults (default: 0)")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="1 = paced like Bedrock, 0 = as fast as possible (default: 1.0)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="serve from N hypercorn worker processes sharing the port, one per core, for a room of "
+                             "hundreds of streams (default: this process serves; see below)")
     parser.add_argument("--read-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="cut a client that leaves a request unfinished (or idles) this long (default: 30)")
     auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
@@ -65,46 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if not 0 <= args.time_scale < 1e6:  # also refuses nan and inf
-        _parser().error(f"--time-scale must be a number >= 0 (0 = as fast as possible), not {args.time_scale}")
-    if not is_loopback(args.host):
-        print(f"warning: listening on {args.host}, not loopback: anyone who can reach this machine can use "
-              "this endpoint. Use --host 127.0.0.1 unless you are running a shared room endpoint.",
-              file=sys.stderr, flush=True)
-    if not is_loopback(args.host) and not (args.verify_sigv4 or args.bearer_token):
-        print("warning: no --bearer-token or --verify-sigv4 given, so the endpoint is open to everyone who "
-              "can reach it; see --help for locking a room endpoint.", file=sys.stderr, flush=True)
-    try:
-        server = LocalBedrock(seed=args.seed, time_scale=args.time_scale, host=args.host, port=args.port,
-                              verify_sigv4=args.verify_sigv4, bearer_token=args.bearer_token,
-                              record=args.record, upstream=args.upstream, upstream_region=args.upstream_region,
-                              replay=args.replay, as_of=args.as_of, inactive_account=args.inactive_account,
-                              read_timeout=args.read_timeout)
-    except ValueError as error:
-        _parser().error(str(error))
-    try:
-        server.start()
-    except OSError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-    # This process only serves: keep what was loaded at start-up (boto3's models and the like) out of
-    # full garbage collections, whose pauses would otherwise stall every stream in the room at once.
-    gc.collect()
-    gc.freeze()
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    for name in ("SIGINT", "SIGTERM"):
-        signal.signal(getattr(signal, name), _on_signal)
-
+def _print_banner(server: LocalBedrock, args: argparse.Namespace) -> None:
+    workers = "" if args.workers is None else f", {args.workers} worker process{'es' if args.workers > 1 else ''}"
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     lines = [f"Local Bedrock Runtime endpoint on {server.endpoint_url} (seed {args.seed}, time scale "
-             f"{args.time_scale:g}). Ctrl-C to stop.", "", "In another shell:",
+             f"{args.time_scale:g}{workers}). Ctrl-C to stop.", "", "In another shell:",
              f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={server.endpoint_url}",
              f"export AWS_REGION={region}"]
     if server.auth.keys:
@@ -129,6 +104,65 @@ def main(argv: list[str] | None = None) -> int:
     if args.inactive_account:
         lines += ["", "Playing an inactive account: Legacy models are refused."]
     print("\n".join(lines), flush=True)
+
+
+def _serve_workers(args: argparse.Namespace, settings: dict) -> int:
+    """The room form: hypercorn's worker processes share the port (room.py)."""
+    if args.record or args.upstream or args.replay:
+        _parser().error("--workers serves the local model only: --record, --replay and --upstream need one "
+                        "process, so drop --workers for them")
+    try:
+        code = serve_workers(settings, args.workers, banner=lambda server: _print_banner(server, args))
+    except ValueError as error:
+        _parser().error(str(error))
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("stopped", flush=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not 0 <= args.time_scale < 1e6:  # also refuses nan and inf
+        _parser().error(f"--time-scale must be a number >= 0 (0 = as fast as possible), not {args.time_scale}")
+    if not is_loopback(args.host):
+        print(f"warning: listening on {args.host}, not loopback: anyone who can reach this machine can use "
+              "this endpoint. Use --host 127.0.0.1 unless you are running a shared room endpoint.",
+              file=sys.stderr, flush=True)
+    if not is_loopback(args.host) and not (args.verify_sigv4 or args.bearer_token):
+        print("warning: no --bearer-token or --verify-sigv4 given, so the endpoint is open to everyone who "
+              "can reach it; see --help for locking a room endpoint.", file=sys.stderr, flush=True)
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        _parser().error(f"--workers must be between 1 and 64 (one per core), not {args.workers}")
+    settings = {"seed": args.seed, "time_scale": args.time_scale, "host": args.host, "port": args.port,
+                "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token, "as_of": args.as_of,
+                "inactive_account": args.inactive_account, "read_timeout": args.read_timeout}
+    if args.workers is not None:
+        return _serve_workers(args, settings)
+    try:
+        server = LocalBedrock(**settings, record=args.record, upstream=args.upstream,
+                              upstream_region=args.upstream_region, replay=args.replay)
+    except ValueError as error:
+        _parser().error(str(error))
+    try:
+        server.start()
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    # This process only serves: keep what was loaded at start-up (boto3's models and the like) out of
+    # garbage collections, and full collections (which stall every stream in the room at once) rare.
+    settle_for_serving()
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), _on_signal)
+
+    _print_banner(server, args)
     try:
         while not stop.wait(0.5):
             if not server.running:

@@ -104,8 +104,12 @@ class BedrockApp:
         passthrough: Any | None = None,
         switches: Switches | None = None,
         body_budget: BodyBudget | None = None,
+        workers: int = 1,
     ) -> None:
         self.auth = auth or Authorizer()
+        # Processes serving the same port (``--workers``, room.py). Each keeps its own call log, faults and
+        # prompt cache, so the control routes that read or change them refuse when there are several.
+        self.workers = workers
         self.body_budget = body_budget or BodyBudget()
         # How the catalogue's lifecycle is played (as-of date, inactive account) and the prompt cache.
         self.switches = switches or Switches()
@@ -518,7 +522,16 @@ class BedrockApp:
     async def _control(self, method: str, raw_path: bytes, query: bytes, body: Body, send: Any) -> None:
         path = raw_path.decode("latin-1").rstrip("/")
         if path == "/_local/health" and method == "GET":
-            await self._respond_json(send, 200, {"status": "ok", "seed": self.seed, "time_scale": self.time_scale})
+            await self._respond_json(send, 200, {"status": "ok", "seed": self.seed, "time_scale": self.time_scale,
+                                                 "workers": self.workers})
+        elif self.workers > 1 and path in ("/_local/calls", "/_local/faults"):
+            await self._respond_error(send, BedrockError(
+                409, "ConflictException",
+                f"This endpoint runs {self.workers} worker processes (--workers {self.workers}) and each keeps its "
+                f"own call log and faults, so {method} {path} would reach only the one that took this connection. "
+                "For the fault exercises and the call log, run the endpoint as one process (without --workers), "
+                "or let each learner's kernel use its own endpoint (the course's default).",
+            ))
         elif path == "/_local/calls" and method == "GET":
             await self._respond(send, 200, self.calls.to_json())
         elif path == "/_local/calls" and method == "DELETE":
@@ -646,10 +659,7 @@ class LocalBedrock:
         sock = sockets.insecure_sockets[0]
         self.port = sock.getsockname()[1]
         config.bind_sockets(sockets)
-        self._app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency,
-                               calls=self._calls, faults=self.faults, auth=self.auth,
-                               passthrough=self.passthrough, switches=self.switches,
-                               body_budget=self.body_budget)
+        self._app = self.build_app()
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(config, ready), name="local-bedrock", daemon=True)
@@ -660,6 +670,12 @@ class LocalBedrock:
             self._thread = None
             raise RuntimeError(f"local Bedrock endpoint failed to start: {self._error}") from self._error
         return self
+
+    def build_app(self, workers: int = 1) -> BedrockApp:
+        """The ASGI application with this endpoint's settings (``start()`` serves it; room.py's workers too)."""
+        return BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
+                          faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
+                          body_budget=self.body_budget, workers=workers)
 
     def _run(self, config: _RoomConfig, ready: threading.Event) -> None:
         try:

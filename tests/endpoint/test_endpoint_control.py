@@ -20,7 +20,7 @@ def _http(server, method: str, path: str, body: object | None = None) -> tuple[i
 
 
 def test_health(server) -> None:
-    assert _http(server, "GET", "/_local/health") == (200, {"status": "ok", "seed": 0, "time_scale": 0.0})
+    assert _http(server, "GET", "/_local/health") == (200, {"status": "ok", "seed": 0, "time_scale": 0.0, "workers": 1})
 
 
 def test_calls_newest_first_with_schedule_and_send_offsets(server, client) -> None:

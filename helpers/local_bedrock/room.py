@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +52,14 @@ class _WorkersConfig(_RoomConfig):
         return state
 
 
-def serve_workers(settings: dict[str, Any], workers: int, banner: Any) -> int:
+def serve_workers(settings: dict[str, Any], workers: int, banner: Callable[[LocalBedrock], None]) -> int:
     """Bind, print ``banner(endpoint)`` and serve with ``workers`` processes until SIGINT/SIGTERM.
 
     ``settings`` are LocalBedrock's keyword arguments (JSON-able); an unusable one raises ValueError here,
     in the command's process, before any worker starts.
     """
     endpoint = LocalBedrock(**settings)  # validates every setting; never started in this process
-    base = _room_config(endpoint.host, endpoint.port, endpoint.read_timeout)
-    config = _WorkersConfig()
-    config.__dict__.update(base.__dict__)
+    config = _room_config(endpoint.host, endpoint.port, endpoint.read_timeout, kind=_WorkersConfig)
     config.workers = workers
     config.application_path = APPLICATION_PATH
     config.backlog = ROOM_BACKLOG
@@ -84,8 +83,8 @@ def _listen(config: _RoomConfig, host: str, port: int) -> Sockets:
     return sockets
 
 
-class _Timings:
-    """Garbage-collection pauses by generation, for the timings file."""
+class _GcPauses:
+    """Garbage-collection pauses by generation, for the timings file (a ``gc.callbacks`` entry)."""
 
     def __init__(self) -> None:
         self.count = [0, 0, 0]
@@ -101,7 +100,7 @@ class _Timings:
         self.max_ms[generation] = max(self.max_ms[generation], (time.perf_counter() - self._started) * 1000)
 
 
-def _write_timings(folder: str, calls: CallLog, pauses: _Timings) -> None:
+def _write_timings(folder: str, calls: CallLog, pauses: _GcPauses) -> None:
     records = [
         {"status": r.status, "error": r.error, "done": r.done, "schedule_ms": r.schedule_ms, "sent_ms": r.sent_ms}
         for r in calls.snapshot()
@@ -126,7 +125,7 @@ class _Worker:
         workers = settings.pop("workers")
         endpoint = LocalBedrock(**settings)
         self.timings_dir = os.environ.get(TIMINGS_ENV)
-        self.pauses = _Timings()
+        self.pauses = _GcPauses()
         if self.timings_dir:
             endpoint._calls = CallLog(limit=100_000)  # a benchmark's whole room, not a lab session's last 1,000
             # hypercorn's parent sends SIGTERM to every worker as soon as the first one exits, which would end

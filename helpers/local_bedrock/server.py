@@ -787,8 +787,8 @@ class _RoomConfig(Config):
         return self._bound if self._bound is not None else super().create_sockets()
 
 
-def _room_config(host: str, port: int, read_timeout: float) -> _RoomConfig:
-    config = _RoomConfig()
+def _room_config(host: str, port: int, read_timeout: float, kind: type[_RoomConfig] = _RoomConfig) -> _RoomConfig:
+    config = kind()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.backlog = 256
     config.errorlog = log

@@ -13,13 +13,14 @@ accumulator, so text, blocks, usage and stop reason come out alike whichever wir
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 from helpers.errors import StreamError
 from helpers.events import StreamEvent
 
-__all__ = ["Wire"]
+__all__ = ["Wire", "wake_blocked_reader"]
 
 
 class Wire(Protocol):
@@ -43,3 +44,17 @@ class Wire(Protocol):
     def stream_error(self, exc: BaseException, partial: Any) -> StreamError | None:
         """This wire's failure as a ``StreamError`` carrying ``partial``; None if it is not one of its own."""
         ...
+
+
+def wake_blocked_reader(sock: object) -> bool:
+    """Shut ``sock`` down so a read blocked on it in another thread returns at once; False if it cannot be.
+
+    Closing the response from a second thread could wait behind that read; a socket shutdown never does.
+    """
+    if not isinstance(sock, socket.socket):
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    return True

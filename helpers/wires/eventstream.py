@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
@@ -31,6 +30,7 @@ from helpers.decode import CONVERSE_EVENTS, converse_event, decode_chunk, payloa
 from helpers.errors import StreamConnectionLost, StreamError, stream_error_class
 from helpers.events import StreamEvent, TextDelta, UnknownEvent
 from helpers.framing import loads, read_frames
+from helpers.wires import wake_blocked_reader
 
 __all__ = ["EventStreamWire", "stream_events", "event_stream_of"]
 
@@ -165,13 +165,8 @@ class EventStreamWire:
             return
         except Exception:
             pass
-        sock = getattr(getattr(raw, "connection", None), "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-                return
-            except OSError:
-                pass
+        if wake_blocked_reader(getattr(getattr(raw, "connection", None), "sock", None)):
+            return
         self.close()
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ network read is stamped once, on arrival, before any decoding, as ``helpers.fram
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from helpers.decode import decode_chunk
 from helpers.errors import StreamConnectionLost, StreamError, stream_error_class
 from helpers.events import Ping, StreamEvent, TextDelta, UnknownEvent
 from helpers.framing import loads
+from helpers.wires import wake_blocked_reader
 
 __all__ = ["SseWire", "SseErrorEvent", "sse_events"]
 
@@ -142,13 +142,8 @@ class SseWire:
         # httpcore's documented "network_stream" extension reaches the socket; shutting it down wakes a
         # read blocked in another thread, which closing the response from here could wait behind.
         stream = self.response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-                return
-            except OSError:
-                pass
+        if wake_blocked_reader(stream.get_extra_info("socket") if stream is not None else None):
+            return
         self.close()
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ import time
 from helpers.local_bedrock import LocalBedrock
 
 # A model with a large output limit (Haiku 4.5: 64k tokens, through its global profile), and the responder's
-# markers for an exact-length, one-token-per-delta answer (see helpers.local_bedrock.answers).
+# markers for an exact-length, one-token-per-delta answer (see helpers.local_bedrock.model.answers).
 LONG_MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 FRAMES_WANTED = 20_000
 

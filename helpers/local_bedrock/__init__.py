@@ -8,7 +8,7 @@ Or from a shell: ``python -m helpers.local_bedrock``. This package is a server: 
 client side of ``helpers``.
 """
 
-from .pacing import LatencyModel
+from .model.pacing import LatencyModel
 from .server import LocalBedrock
 
 __all__ = ["LocalBedrock", "LatencyModel"]

@@ -30,8 +30,8 @@ from typing import Any
 from hypercorn.config import Sockets
 from hypercorn.run import run
 
-from .calls import CallLog
-from .connections import install as install_connection_limits
+from .controls.calls import CallLog
+from .door.connections import install as install_connection_limits
 from .server import LocalBedrock, _room_config, _RoomConfig
 from .serving import settle_for_serving
 

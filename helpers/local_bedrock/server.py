@@ -22,15 +22,16 @@ from urllib.parse import unquote
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
-from . import converse, frames, messages_api
-from .auth import Authorizer, SigV4Keys
-from .bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
-from .calls import CallLog, CallRecord, recorded_body
-from .connections import READ_TIMEOUT_SETTING
-from .connections import install as install_connection_limits
+from .controls.calls import CallLog, CallRecord, recorded_body
+from .controls.faults import Fault, FaultBook, message_for
+from .controls.upstream import make_passthrough
+from .door.auth import Authorizer, SigV4Keys
+from .door.bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
+from .door.connections import READ_TIMEOUT_SETTING
+from .door.connections import install as install_connection_limits
+from .door.hangup import HangUpWatch
+from .door.sigv4 import SERVICE as SIGV4_SERVICE
 from .errors import BedrockError, wire_error_type
-from .faults import Fault, FaultBook, message_for
-from .hangup import HangUpWatch
 from .model import (
     MAX_BODY_BYTES,
     ModelLookupError,
@@ -41,7 +42,7 @@ from .model import (
     resolve_model,
     validation_message,
 )
-from .operations import (
+from .model.operations import (
     CacheUsage,
     PromptCache,
     Switches,
@@ -51,9 +52,9 @@ from .operations import (
     request_region,
     stream_metrics_counts,
 )
-from .pacing import LatencyModel, rng_for, schedule, sleep_until
-from .sigv4 import SERVICE as SIGV4_SERVICE
-from .upstream import make_passthrough
+from .model.pacing import LatencyModel, rng_for, schedule, sleep_until
+from .routes import converse, messages_api
+from .wire import frames
 
 log = logging.getLogger("helpers.local_bedrock")
 

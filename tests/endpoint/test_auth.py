@@ -22,8 +22,8 @@ from botocore.exceptions import ClientError, InvalidEndpointConfigurationError
 from endpoint_support import HAIKU, messages_body, stream_chunks
 
 from helpers.local_bedrock import LocalBedrock
-from helpers.local_bedrock.auth import Authorizer, parse_key_pair
-from helpers.local_bedrock.sigv4 import SignatureProblem, parse_authorization, verify
+from helpers.local_bedrock.door.auth import Authorizer, parse_key_pair
+from helpers.local_bedrock.door.sigv4 import SignatureProblem, parse_authorization, verify
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30)
 KEY, SECRET = "AKIDLOCALTEST", "local-secret/with+base64ish=chars"

@@ -11,7 +11,7 @@ import pytest
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 from endpoint_support import HAIKU, messages_body
 
-from helpers.local_bedrock import frames
+from helpers.local_bedrock.wire import frames
 
 
 def _raw_stream(server, body: dict, model_id: str = HAIKU) -> tuple[http.client.HTTPResponse, bytes]:

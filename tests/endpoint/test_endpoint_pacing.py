@@ -11,7 +11,7 @@ import pytest
 from endpoint_support import HAIKU, messages_body
 
 from helpers.local_bedrock import LatencyModel, LocalBedrock
-from helpers.local_bedrock.pacing import rng_for, schedule
+from helpers.local_bedrock.model.pacing import rng_for, schedule
 
 
 def test_schedule_is_seeded_monotonic_and_scaled() -> None:

@@ -167,7 +167,7 @@ def test_nothing_is_cached_below_the_model_minimum(fresh) -> None:
 
 def test_cache_expires_after_its_ttl() -> None:
     from helpers.bedrock_rules import MODELS
-    from helpers.local_bedrock.operations import PromptCache
+    from helpers.local_bedrock.model.operations import PromptCache
 
     now = [0.0]
     cache = PromptCache(clock=lambda: now[0])
@@ -293,7 +293,7 @@ def test_ids_have_bedrocks_form_and_differ_on_every_call(client) -> None:
 def test_stream_metrics_count_fewer_output_tokens_than_usage_on_tool_use(client) -> None:
     # Real tool-use streams report invocationMetrics.outputTokenCount below usage.output_tokens (captures: 90 vs
     # 134 with two tool calls, 72 vs 88 with one); text answers report them equal.
-    from helpers.local_bedrock.operations import METRICS_TOOL_CALL_GAP_TOKENS
+    from helpers.local_bedrock.model.operations import METRICS_TOOL_CALL_GAP_TOKENS
 
     tools = [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
     chunks = stream_chunks(client, messages_body("What is the weather in Paris?", tools=tools,

@@ -14,7 +14,8 @@ import pytest
 from endpoint_support import messages_body, stream_chunks
 from sse_support import parse_sse
 
-from helpers.local_bedrock import LocalBedrock, messages_api
+from helpers.local_bedrock import LocalBedrock
+from helpers.local_bedrock.routes import messages_api
 
 MODEL = "global.anthropic.claude-sonnet-5-5"
 OPUS = "us.anthropic.claude-opus-4-7"

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, EventStreamError
 from endpoint_support import HAIKU, HAIKU_BASE, MESSAGE_ID, messages_body, stream_chunks
 
 from helpers.local_bedrock import LocalBedrock
-from helpers.local_bedrock.cassettes import read_cassette
+from helpers.local_bedrock.controls.cassettes import read_cassette
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.{HAIKU_BASE}"

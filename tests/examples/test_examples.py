@@ -38,7 +38,7 @@ ALL = list(PROGRAMS)
 # The JavaScript SDK's default HTTP/2 handler closes its session (sends GOAWAY) as soon as the response
 # headers arrive, expecting the open stream to finish (RFC 9113, 6.8; @smithy/node-http-handler,
 # `useIsolatedSession`): the two streaming tests below run the JavaScript program on that handler against
-# a paced endpoint, so they check that the endpoint lets the open stream finish (local_bedrock/connections.py).
+# a paced endpoint, so they check that the endpoint lets the open stream finish (local_bedrock/door/connections.py).
 MIN_READS = 10  # the default answer comes in about fifty text deltas
 
 

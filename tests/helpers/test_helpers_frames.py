@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from helpers.errors import StreamConnectionLost
 from helpers.framing import loads as _loads
 from helpers.framing import read_frames as _read_frames
-from helpers.local_bedrock import frames
+from helpers.local_bedrock.wire import frames
 from helpers.stream import StreamResult
 
 HAIKU = "global.anthropic.claude-haiku-4-5-20251001-v1:0"  # the course default (Claude 3 Haiku is EOL)

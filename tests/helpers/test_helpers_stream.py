@@ -206,7 +206,7 @@ def test_unknown_event_frames_are_not_dropped() -> None:
     from botocore.eventstream import EventStream
     from botocore.session import get_session
 
-    from helpers.local_bedrock import frames
+    from helpers.local_bedrock.wire import frames
 
     model = get_session().get_service_model("bedrock-runtime")
     op = model.operation_model("InvokeModelWithResponseStream")

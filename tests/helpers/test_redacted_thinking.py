@@ -28,7 +28,7 @@ from helpers.accumulate import (
     message_content,
 )
 from helpers.events import ContentBlockStart, ConverseBlockDelta
-from helpers.local_bedrock import frames
+from helpers.local_bedrock.wire import frames
 from helpers.payloads import messages_body, validate_body
 from helpers.stream import (
     CONVERSE_STREAM,

@@ -1,4 +1,4 @@
-"""helpers.local_bedrock.responder: what the endpoint answers, planned deterministically."""
+"""helpers.local_bedrock.model.responder: what the endpoint answers, planned deterministically."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import pytest
 
 from helpers.bedrock_rules import MODELS, check_body
-from helpers.local_bedrock.answers import COURSE_PROMPTS, answer_text
-from helpers.local_bedrock.responder import ResponsePlan, plan_response
-from helpers.local_bedrock.tokens import count_tokens
+from helpers.local_bedrock.model.answers import COURSE_PROMPTS, answer_text
+from helpers.local_bedrock.model.responder import ResponsePlan, plan_response
+from helpers.local_bedrock.model.tokens import count_tokens
 
 HAIKU = MODELS["anthropic.claude-3-haiku-20240307-v1:0"]
 SONNET_4 = MODELS["anthropic.claude-sonnet-4-20250514-v1:0"]

@@ -1,12 +1,12 @@
-"""helpers.local_bedrock.tokens: the one token counter."""
+"""helpers.local_bedrock.model.tokens: the one token counter."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.local_bedrock.answers import COURSE_PROMPTS, answer_text
-from helpers.local_bedrock.tokens import IMAGE_TOKENS, count_input_tokens, count_tokens, split_tokens
+from helpers.local_bedrock.model.answers import COURSE_PROMPTS, answer_text
+from helpers.local_bedrock.model.tokens import IMAGE_TOKENS, count_input_tokens, count_tokens, split_tokens
 
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 wordy = st.lists(

@@ -24,11 +24,11 @@ from typing import Any
 
 from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_body, parse_body, validation_message
 
-from . import frames
+from ..errors import BedrockError
+from ..model.responder import PlannedChunk, ResponsePlan, plan_response
+from ..wire import frames
 from .converse_check import check_shape
 from .converse_legacy import legacy_body, legacy_events
-from .errors import BedrockError
-from .responder import PlannedChunk, ResponsePlan, plan_response
 
 __all__ = [
     "ConverseRequest",
@@ -538,7 +538,7 @@ def _extra_fields(paths: list[str], response: dict) -> dict:
 def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call: int = 0,
                   cache: Any = None) -> ConversePlan:
     """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
-    from .operations import apply_cache  # operations imports this module
+    from ..model.operations import apply_cache  # operations imports this module
 
     plan: ResponsePlan = apply_cache(plan_response(request.body, model, seed=seed, call=call), cache)
     cache_keys = model.cache_min_tokens is not None and plan.api == "messages"

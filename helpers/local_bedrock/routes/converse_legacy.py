@@ -13,7 +13,7 @@ from typing import Any
 
 from helpers.bedrock_rules import ModelInfo, Problem
 
-from .responder import PlannedChunk, ResponsePlan
+from ..model.responder import PlannedChunk, ResponsePlan
 
 __all__ = ["legacy_body", "legacy_events"]
 

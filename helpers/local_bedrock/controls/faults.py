@@ -12,7 +12,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import DEFAULT_MESSAGES, STATUS_BY_ERROR, STREAM_EXCEPTIONS, class_name
+from ..errors import DEFAULT_MESSAGES, STATUS_BY_ERROR, STREAM_EXCEPTIONS, class_name
 
 OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream", "Messages",
               "MessagesStream")

@@ -8,8 +8,8 @@ token counts. The server only paces and frames what is planned here.
 Deterministic: the same body and seed give the same plan. The seed changes how
 the text is cut into deltas (one to a few tokens each) and the wording of the
 generic answer, never a bank answer's text. What the text says is decided in
-:mod:`helpers.local_bedrock.answers`; tool inputs in
-:mod:`helpers.local_bedrock.model_tools`.
+:mod:`helpers.local_bedrock.model.answers`; tool inputs in
+:mod:`helpers.local_bedrock.model.model_tools`.
 
 Order of the output in a Messages answer: an optional thinking block (when
 ``thinking`` is enabled, within ``budget_tokens``), then text, then a tool_use
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from helpers.bedrock_rules import ModelInfo
-from helpers.local_bedrock.answers import answer_text, chunk_marker, directive_flags
-from helpers.local_bedrock.model_tools import choose_tool, generate_tool_input, tool_result_text
-from helpers.local_bedrock.tokens import count_input_tokens, split_tokens
+from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
+from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_input, tool_result_text
+from helpers.local_bedrock.model.tokens import count_input_tokens, split_tokens
 
 __all__ = ["PlannedChunk", "ResponsePlan", "plan_response", "last_user_text"]
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frames
+from ..errors import BedrockError
+from ..model.pacing import sleep_until
+from ..wire import frames
 from .calls import CallLog, CallRecord
-from .errors import BedrockError
-from .pacing import sleep_until
 
 STREAMING = ("InvokeModelWithResponseStream", "ConverseStream")
 # Request headers worth keeping: they change what Bedrock answers. Never Authorization or X-Amz-*.

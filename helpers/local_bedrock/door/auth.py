@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 
-from .errors import BedrockError
+from ..errors import BedrockError
 from .sigv4 import SERVICE, ParsedAuthorization, SignatureProblem, check_envelope, parse_authorization, verify
 
 SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str

@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 import re
 
-from helpers.local_bedrock.tokens import split_tokens
+from helpers.local_bedrock.model.tokens import split_tokens
 
 __all__ = [
     "COURSE_PROMPTS",

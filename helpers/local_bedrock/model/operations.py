@@ -21,7 +21,7 @@ from typing import Any
 
 from helpers.bedrock_rules import ModelInfo, cache_checkpoints, check_body, parse_body
 
-from .errors import BedrockError
+from ..errors import BedrockError
 from .responder import ResponsePlan
 from .tokens import count_input_tokens
 
@@ -246,7 +246,7 @@ def apply_cache(plan: ResponsePlan, cache: CacheUsage | None) -> ResponsePlan:
 def count_tokens(raw: bytes, model: ModelInfo) -> int:
     """Input tokens of a CountTokens request: ``{"input": {"invokeModel": {"body": ...}}}`` or
     ``{"input": {"converse": {...}}}`` (botocore's CountTokens shape). Raises a ValidationException."""
-    from . import converse  # converse imports the responder; imported here to keep module loading light
+    from ..routes import converse  # converse imports the responder; imported here to keep module loading light
 
     request, problems = parse_body(raw)
     if problems or not isinstance(request, dict) or not isinstance(request.get("input"), dict):

@@ -21,18 +21,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from . import sse
-from .bodies import json_text_problem
-from .calls import recorded_body
-from .errors import BedrockError
-from .faults import Fault, message_for
-from .hangup import HangUpWatch
-from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
-from .pacing import rng_for, schedule, sleep_until
+from ..controls.calls import recorded_body
+from ..controls.faults import Fault, message_for
+from ..door.bodies import json_text_problem
+from ..door.hangup import HangUpWatch
+from ..errors import BedrockError
+from ..model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
+from ..model.pacing import rng_for, schedule, sleep_until
+from ..wire import sse
 
 if TYPE_CHECKING:
-    from .calls import CallRecord
-    from .server import BedrockApp
+    from ..controls.calls import CallRecord
+    from ..server import BedrockApp
 
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]

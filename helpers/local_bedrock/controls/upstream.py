@@ -23,6 +23,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer, EventStreamMessage
 
+from ..door.sigv4 import SERVICE, SignatureProblem, parse_authorization
+from ..errors import BedrockError
 from .calls import CallLog, CallRecord
 from .cassettes import (
     KEPT_HEADERS,
@@ -35,8 +37,6 @@ from .cassettes import (
     readable_body,
     serve_steps,
 )
-from .errors import BedrockError
-from .sigv4 import SERVICE, SignatureProblem, parse_authorization
 
 _SUFFIX = {
     "InvokeModel": "invoke",

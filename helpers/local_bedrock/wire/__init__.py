@@ -1,0 +1,1 @@
+"""The wire encoders: AWS event-stream frames and server-sent events."""

@@ -42,18 +42,11 @@ from .model import (
     resolve_model,
     validation_message,
 )
-from .model.operations import (
-    CacheUsage,
-    PromptCache,
-    Switches,
-    apply_cache,
-    count_tokens,
-    echo_headers,
-    request_region,
-    stream_metrics_counts,
-)
+from .model.operations import Switches, echo_headers, request_region, stream_metrics_counts
 from .model.pacing import LatencyModel, rng_for, schedule, sleep_until
+from .model.prompt_cache import CacheUsage, PromptCache, apply_cache
 from .routes import converse, messages_api
+from .routes.count_tokens import count_tokens
 from .wire import frames
 
 log = logging.getLogger("helpers.local_bedrock")

@@ -167,7 +167,7 @@ def test_nothing_is_cached_below_the_model_minimum(fresh) -> None:
 
 def test_cache_expires_after_its_ttl() -> None:
     from helpers.bedrock_rules import MODELS
-    from helpers.local_bedrock.model.operations import PromptCache
+    from helpers.local_bedrock.model.prompt_cache import PromptCache
 
     now = [0.0]
     cache = PromptCache(clock=lambda: now[0])

@@ -25,6 +25,7 @@ from typing import Any
 from helpers.bedrock_rules import ANTHROPIC_VERSION, ModelInfo, Problem, check_body, parse_body, validation_message
 
 from ..errors import BedrockError
+from ..model.prompt_cache import apply_cache
 from ..model.responder import PlannedChunk, ResponsePlan, plan_response
 from ..wire import frames
 from .converse_check import check_shape
@@ -538,8 +539,6 @@ def _extra_fields(paths: list[str], response: dict) -> dict:
 def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call: int = 0,
                   cache: Any = None) -> ConversePlan:
     """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
-    from ..model.operations import apply_cache  # operations imports this module
-
     plan: ResponsePlan = apply_cache(plan_response(request.body, model, seed=seed, call=call), cache)
     cache_keys = model.cache_min_tokens is not None and plan.api == "messages"
     cache_read, cache_write = (cache.read, cache.write) if plan.cache is not None else (0, 0)

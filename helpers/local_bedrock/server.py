@@ -7,83 +7,35 @@ hypercorn writes each ``http.response.body`` message to the socket as it is sent
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import re
-import string
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
-from .controls.calls import CallLog, CallRecord, recorded_body
-from .controls.faults import Fault, FaultBook, message_for
+from .controls.calls import CallLog, CallRecord
+from .controls.faults import FaultBook
 from .controls.upstream import make_passthrough
 from .door.auth import Authorizer, SigV4Keys
-from .door.bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
+from .door.bodies import BodyBudget
 from .door.connections import READ_TIMEOUT_SETTING
 from .door.connections import install as install_connection_limits
-from .door.hangup import HangUpWatch
-from .door.sigv4 import SERVICE as SIGV4_SERVICE
-from .errors import BedrockError, wire_error_type
-from .model import (
-    MAX_BODY_BYTES,
-    ModelLookupError,
-    Problem,
-    check_body,
-    parse_body,
-    plan_response,
-    resolve_model,
-    validation_message,
-)
-from .model.operations import Switches, echo_headers, request_region, stream_metrics_counts
-from .model.pacing import LatencyModel, rng_for, schedule, sleep_until
-from .model.prompt_cache import CacheUsage, PromptCache, apply_cache
-from .routes import converse, messages_api
-from .routes.count_tokens import count_tokens
-from .wire import frames
+from .errors import BedrockError
+from .model.operations import Switches
+from .model.pacing import LatencyModel
+from .model.prompt_cache import PromptCache
+from .routes import messages_api
+from .routes.base import Disconnected
+from .routes.control import ControlRoute
+from .routes.invoke import MODEL_PATH, InvokeRoute
 
 log = logging.getLogger("helpers.local_bedrock")
 
-_MODEL_PATH = re.compile(
-    rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$"
-)
-_OPERATIONS = {
-    b"invoke": "InvokeModel",
-    b"invoke-with-response-stream": "InvokeModelWithResponseStream",
-    b"converse": "Converse",
-    b"converse-stream": "ConverseStream",
-    b"count-tokens": "CountTokens",
-}
-_JSON_TYPES = ("application/json", "*/*", "application/*")
-# Bytes of a model call's body kept in memory: Bedrock's own limit. A longer body is read (and hashed) to its
-# end but not kept, and answered with its real size.
-_BODY_KEEP = MAX_BODY_BYTES
-# Fault specs and the like are small; a control route keeps no more than this.
-_CONTROL_BODY_KEEP = 256 * 1024
-MAX_FAULT_SPECS_PER_POST = 100
-_PADDING = (string.ascii_letters + string.digits) * 4
 
-
-class _Disconnected(Exception):
-    """The client went away mid-response."""
-
-
-def _media_type(value: str) -> str:
-    return value.split(";", 1)[0].strip().lower()
-
-
-def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
-    return frames.chunk_frame(chunk.payload, padding)
-
-
-class BedrockApp:
+class BedrockApp(InvokeRoute, ControlRoute):
     """ASGI application: Bedrock Runtime operations plus the ``/_local/`` control routes."""
 
     def __init__(
@@ -136,7 +88,7 @@ class BedrockApp:
             scope["local_bedrock.body_held"] = 0
             try:
                 await self._http(scope, receive, tracked_send)
-            except (_Disconnected, asyncio.CancelledError):
+            except (Disconnected, asyncio.CancelledError):
                 pass  # client gone or server stopping: end quietly
             except Exception:
                 # A bug here must not look like a network failure: answer as Bedrock would, log the cause.
@@ -157,64 +109,6 @@ class BedrockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    # ---- plumbing -------------------------------------------------------------------------------
-
-    async def _read_body(self, scope: dict, receive: Any, keep: int) -> Body:
-        body = await read_body(receive, keep, self.body_budget)
-        if body is None:
-            raise _Disconnected
-        scope["local_bedrock.body_held"] += body.held  # given back when the request ends (__call__)
-        return body
-
-    async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
-                               receive: Any, keep: int, check: bool = True,
-                               services: tuple[str, ...] = (SIGV4_SERVICE,)) -> tuple[Body, BedrockError | None]:
-        """The body, and the refusal when the credentials fail; nothing of a refused body is kept.
-
-        Credentials the headers alone condemn (none, an unknown key, a wrong token, a stale date) are refused
-        before reading: the body is then drained without being kept, so the connection stays usable and the
-        client still gets its 403. A signature is checked against the hash taken while the body arrived.
-        """
-        if not check:
-            return await self._read_body(scope, receive, keep), None
-        http2 = scope.get("http_version") == "2"
-        try:
-            self.auth.precheck(headers, services, http2=http2)
-        except BedrockError as error:
-            return await self._read_body(scope, receive, 0), error
-        body = await self._read_body(scope, receive, keep)
-        try:
-            self.auth(method, raw_path, headers, query=scope.get("query_string", b""), body_sha256=body.sha256,
-                      services=services, http2=http2)
-        except BedrockError as error:
-            return Body(b"", body.size, body.sha256), error
-        return body, None
-
-    async def _stall(self, receive: Any, seconds: float) -> None:
-        """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
-        try:
-            async with asyncio.timeout(seconds):
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-        except TimeoutError:
-            return
-        raise _Disconnected
-
-    async def _respond(
-        self, send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        head += [(b"x-amzn-requestid", str(uuid.uuid4()).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-
-    async def _respond_error(self, send: Any, error: BedrockError) -> None:
-        await self._respond(send, error.status, error.body(),
-                            [(b"x-amzn-errortype", wire_error_type(error.error_type).encode())])
-
-    async def _respond_json(self, send: Any, status: int, value: Any) -> None:
-        await self._respond(send, status, json.dumps(value, indent=1, allow_nan=False).encode())
-
     # ---- routing --------------------------------------------------------------------------------
 
     async def _http(self, scope: dict, receive: Any, send: Any) -> None:
@@ -226,19 +120,12 @@ class BedrockApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
         if raw_path.startswith(b"/_local/"):
-            # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
-            locked = raw_path.rstrip(b"/") != b"/_local/health"
-            body, refusal = await self._authorized_body(scope, method, raw_path, headers, receive,
-                                                        _CONTROL_BODY_KEEP, check=locked)
-            if refusal is not None:
-                await self._respond_error(send, refusal)
-                return
-            await self._control(method, raw_path, scope.get("query_string", b""), body, send)
+            await self._local(scope, method, raw_path, headers, receive, send)
             return
         if messages_api.handles(raw_path):  # the Messages API (SSE): its own request and answer shapes
             await self.messages_route.serve(scope, headers, receive, send, t0, received_at)
             return
-        match = _MODEL_PATH.match(raw_path)
+        match = MODEL_PATH.match(raw_path)
         if match is None:
             await self._read_body(scope, receive, 0)  # drained, not kept: the connection stays usable
             await self._respond_error(send, BedrockError(
@@ -248,320 +135,7 @@ class BedrockApp:
                 "and POST /anthropic/v1/messages (the Messages API).",
             ))
             return
-        operation = _OPERATIONS[match.group(2)]
-        # raw_path is still percent-encoded: boto3 sends ':' as %3A, the anthropic SDK a raw ':' and '/'
-        # as %2F in ARNs. Decode exactly once.
-        model_id = unquote(match.group(1).decode("latin-1"))
-        if method != "POST":
-            await self._read_body(scope, receive, 0)
-            await self._respond_error(send, BedrockError(
-                404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
-            ))
-            return
-        read, refusal = await self._authorized_body(scope, method, raw_path, headers, receive, _BODY_KEEP)
-        if refusal is not None:
-            record = self.calls.new(operation, model_id, None, received_at)
-            self.calls.update(record, status=refusal.status, error=refusal.error_type,
-                              error_message=refusal.message, done=True)
-            await self._respond_error(send, refusal)
-            return
-        body = read.data
-        logged, logged_json = recorded_body(body, read.size, read.sha256)
-        record = self.calls.new(operation, model_id, logged, received_at, logged_json)
-        try:
-            if read.over_budget:
-                # botocore's standard retry mode retries a 503 ServiceUnavailableException.
-                raise BedrockError(503, "ServiceUnavailableException",
-                                   f"The local endpoint already holds {self.body_budget.limit // 2**20} MiB of "
-                                   "request bodies from calls in flight; retry in a moment (boto3 does).")
-            if not read.complete:
-                raise BedrockError(400, "ValidationException", validation_message([Problem(
-                    "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
-                    "send fewer or smaller images, or shorten the conversation")]))
-            if self.passthrough is not None:
-                await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
-                return
-            problem = json_text_problem(body)
-            if problem is not None:
-                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
-                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
-            if operation == "CountTokens":
-                await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
-                return
-            plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
-            if fault is not None and fault.at == "request":
-                if fault.error == "drop":
-                    # ASGI cannot close a socket outright; a started response that never ends makes
-                    # hypercorn close the connection, which the client sees as a broken read.
-                    self.calls.update(record, status=0, error="drop", done=True)
-                    if operation == "InvokeModel":  # a body promised, never delivered
-                        head = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
-                    else:  # a chunked event stream that ends before its first frame
-                        head = [(b"content-type", b"application/vnd.amazon.eventstream")]
-                    await send({"type": "http.response.start", "status": 200, "headers": head})
-                    await send({"type": "http.response.body", "body": b"", "more_body": True})
-                    return
-                if fault.error == "stall":
-                    await self._stall(receive, fault.seconds)
-            if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, model_id, body, t0, headers)
-            else:
-                event_fault = self.faults.take(operation, (model_id, info_id), at="event")
-                if event_fault is not None:
-                    self.calls.update(record, fault=event_fault.as_dict())
-                await self._stream(receive, send, record, plan, model_id, body, t0, event_fault, headers)
-        except BedrockError as error:
-            self.calls.update(record, status=error.status, error=error.error_type,
-                              error_message=error.message, done=True)
-            await self._respond_error(send, error)
-        except _Disconnected:
-            self.calls.update(record, error="client disconnected", done=True)
-            raise
-        except Exception:
-            self.calls.update(record, status=500, error="InternalServerException", done=True)
-            raise
-
-    def _prepare(
-        self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
-        body: bytes, record: CallRecord,
-    ) -> tuple[Any, Fault | None, str]:
-        """Everything that can fail before a response starts, in Bedrock's order (credentials were
-        checked already, before the body was read). Raises BedrockError."""
-        content_type = headers.get("content-type")
-        if content_type is not None and _media_type(content_type) != "application/json":
-            raise BedrockError(400, "ValidationException",
-                               f"Content-Type {content_type!r} is not supported: send the body as JSON "
-                               "with Content-Type application/json.")
-        accept_header = "x-amzn-bedrock-accept" if operation == "InvokeModelWithResponseStream" else "accept"
-        accept = headers.get(accept_header)
-        if accept is not None and not any(_media_type(a) in _JSON_TYPES for a in accept.split(",")):
-            raise BedrockError(400, "ValidationException",
-                               f"{accept_header} {accept!r} is not supported: Anthropic models answer "
-                               "application/json; omit the header or ask for application/json.")
-        try:
-            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
-                                 inactive_account=self.switches.inactive_account)
-        except ModelLookupError as error:
-            raise BedrockError(error.status, error.error_type, error.message) from None
-        fault = self.faults.take(operation, (model_id, info.base_id), at="request")
-        if fault is not None:
-            self.calls.update(record, fault=fault.as_dict())
-            if fault.error not in ("drop", "stall"):
-                error = BedrockError.named(fault.error, message_for(fault))
-                raise error
-        if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
-            request = converse.prepare(operation, body, info)
-            cache = self.prompt_cache.use(info, request.body)
-            plan = converse.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
-            self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
-                              output_tokens=plan.output_tokens)
-            return plan, fault, info.base_id
-        parsed, problems = parse_body(body)
-        if not problems:
-            problems = check_body(parsed, info)
-        if problems:
-            raise BedrockError(400, "ValidationException", validation_message(problems))
-        assert isinstance(parsed, dict)
-        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
-                           self.prompt_cache.use(info, parsed))
-        self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
-                          output_tokens=plan.output_tokens)
-        return plan, fault, info.base_id
-
-    # ---- InvokeModel ----------------------------------------------------------------------------
-
-    async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
-                      t0: float, request_headers: dict[str, str] | None = None) -> None:
-        loop = asyncio.get_running_loop()
-        offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
-                           rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
-        done_ms = offsets[-1] if offsets else 0.0
-        self.calls.update(record, schedule_ms=[done_ms])
-        await sleep_until(loop, t0 + done_ms / 1000)
-        sent = (loop.time() - t0) * 1000
-        self.calls.sent(record, [round(sent, 3)])
-        self.calls.update(record, done=True)
-        if isinstance(plan, converse.ConversePlan):  # Converse answers carry usage in the body only
-            await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
-            return
-        payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
-        await self._respond(send, 200, payload, [
-            (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
-            (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
-            (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
-            *CacheUsage.headers_of(plan),
-            *echo_headers(request_headers or {}),
-        ])
-
-    async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
-                            headers: dict[str, str], body: bytes) -> None:
-        """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for.
-
-        Credentials were checked before the body was read (_authorized_body)."""
-        try:
-            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
-                                 inactive_account=self.switches.inactive_account)
-        except ModelLookupError as error:
-            raise BedrockError(error.status, error.error_type, error.message) from None
-        tokens = count_tokens(body, info)
-        self.calls.update(record, input_tokens=tokens, done=True)
-        await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
-
-    # ---- InvokeModelWithResponseStream -----------------------------------------------------------
-
-    async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, model_id: str,
-                      body: bytes, t0: float, fault: Fault | None,
-                      request_headers: dict[str, str] | None = None) -> None:
-        rng = rng_for(self.seed, model_id, body)
-        chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
-                           input_tokens=plan.input_tokens)
-        self.calls.update(record, schedule_ms=offsets)
-        pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
-        # Frames are encoded when they are due, not all up front: a room whose streams all start at once
-        # would otherwise encode every frame of every stream in one burst, while the first frames wait.
-        encode = converse.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
-        cut = len(chunks)  # frames to send before the fault takes over
-        if fault is not None:
-            cut = min(fault.after, len(chunks))
-
-        watch = HangUpWatch(receive).start()
-        try:
-            head = [(b"content-type", b"application/vnd.amazon.eventstream")]
-            if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
-                head.append((b"x-amzn-bedrock-content-type", b"application/json"))
-                head += echo_headers(request_headers or {})
-            head.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
-            await send({"type": "http.response.start", "status": 200, "headers": head})
-            await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut, plan)
-            if fault is not None:
-                if fault.error != "stall":
-                    await self._apply_event_fault(send, record, fault, watch)
-                    return
-                await asyncio.sleep(fault.seconds)
-                shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
-                await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
-            watch.finish()
-            self.calls.update(record, done=True)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if watch.absorb_cancel():
-                self.calls.update(record, error="client disconnected", done=True)
-                return
-            raise
-        finally:
-            watch.stop()
-
-    async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
-                           pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
-                           plan: Any = None) -> int:
-        loop = asyncio.get_running_loop()
-        last = len(chunks) - 1
-        i = start
-        while i < stop:
-            due = t0 + offsets[i] / 1000
-            if loop.time() < due:
-                await sleep_until(loop, due)
-            now = loop.time()
-            # Everything already due goes out in one write (at time_scale 0 that is the whole stream).
-            j = i + 1
-            while j < stop and t0 + offsets[j] / 1000 <= now:
-                j += 1
-            sent_ms = (now - t0) * 1000
-            # The last frame carries metrics measured at send time.
-            parts = [encode(chunks[k], pads[k]) for k in range(i, min(j, last))]
-            if j > last:
-                parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms, plan))
-            data = b"".join(parts)
-            self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-            i = j
-        return i
-
-    def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float, plan: Any = None) -> bytes:
-        if record.operation == "ConverseStream":
-            return converse.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
-                                           round(sent_ms))
-        first = record.sent_ms[0] if record.sent_ms else sent_ms
-        payload = dict(chunk.payload)
-        counts = stream_metrics_counts(plan, record.output_tokens or 0)
-        payload["amazon-bedrock-invocationMetrics"] = {
-            "inputTokenCount": record.input_tokens,
-            "outputTokenCount": counts.pop("outputTokenCount"),
-            "invocationLatency": round(sent_ms),
-            "firstByteLatency": round(first),
-            **counts,
-        }
-        return frames.chunk_frame(payload, pad)
-
-    async def _apply_event_fault(self, send: Any, record: CallRecord, fault: Fault, watch: HangUpWatch) -> None:
-        """End the stream the way the fault says: an exception frame, or a dropped connection."""
-        if fault.error == "drop":
-            self.calls.update(record, error="drop", done=True)
-            return  # returning without ending the body makes hypercorn close the connection
-        fields: dict[str, Any] = {}
-        if fault.error == "modelStreamErrorException":
-            fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}
-        frame = frames.exception_frame(fault.error, message_for(fault), **fields)
-        # Recorded before sending: a client may read the record the moment it sees the frame.
-        # The HTTP status stays 200: the error travels inside the stream.
-        self.calls.update(record, error=fault.error, error_message=message_for(fault))
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
-        watch.finish()
-        self.calls.update(record, done=True)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    # ---- /_local/ control routes -----------------------------------------------------------------
-
-    async def _control(self, method: str, raw_path: bytes, query: bytes, body: Body, send: Any) -> None:
-        path = raw_path.decode("latin-1").rstrip("/")
-        if path == "/_local/health" and method == "GET":
-            await self._respond_json(send, 200, {"status": "ok", "seed": self.seed, "time_scale": self.time_scale,
-                                                 "workers": self.workers})
-        elif self.workers > 1 and path in ("/_local/calls", "/_local/faults"):
-            await self._respond_error(send, BedrockError(
-                409, "ConflictException",
-                f"This endpoint runs {self.workers} worker processes (--workers {self.workers}) and each keeps its "
-                f"own call log and faults, so {method} {path} would reach only the one that took this connection. "
-                "For the fault exercises and the call log, run the endpoint as one process (without --workers), "
-                "or let each learner's kernel use its own endpoint (the course's default).",
-            ))
-        elif path == "/_local/calls" and method == "GET":
-            await self._respond(send, 200, self.calls.to_json())
-        elif path == "/_local/calls" and method == "DELETE":
-            self.calls.clear()
-            await self._respond_json(send, 200, {"cleared": True})
-        elif path == "/_local/faults" and method == "GET":
-            await self._respond_json(send, 200, self.faults.list())
-        elif path == "/_local/faults" and method == "DELETE":
-            self.faults.clear()
-            await self._respond_json(send, 200, {"cleared": True})
-        elif path == "/_local/faults" and method == "POST":
-            example = '{"error": "ThrottlingException", "at": "request"}'
-            try:
-                if not body.complete:
-                    raise ValueError(f"fault: the body is {body.size:,} bytes; a fault spec is a small JSON object "
-                                     f"such as {example} (at most {_CONTROL_BODY_KEEP:,} bytes)")
-                try:
-                    spec = parse_control_json(body.data)
-                except ValueError as error:
-                    raise ValueError(f"fault: the body must be JSON ({error}), e.g. {example} or a list of "
-                                     "such objects") from None
-                specs = spec if isinstance(spec, list) else [spec]
-                if len(specs) > MAX_FAULT_SPECS_PER_POST:
-                    raise ValueError(f"fault: {len(specs):,} specs in one request; send at most "
-                                     f"{MAX_FAULT_SPECS_PER_POST} at a time")
-                added = self.faults.add_many(specs)
-            except ValueError as error:
-                await self._respond_error(send, BedrockError(400, "ValidationException", str(error)))
-                return
-            await self._respond_json(send, 201, added if isinstance(spec, list) else added[0])
-        else:
-            await self._respond_error(send, BedrockError(
-                404, "UnknownOperationException",
-                f"No control route {method} {path}. Routes: GET /_local/health, GET|DELETE /_local/calls, "
-                "GET|POST|DELETE /_local/faults.",
-            ))
+        await self._model_call(scope, receive, send, match, method, raw_path, headers, t0, received_at)
 
 
 def _placeholder_credentials() -> dict[str, str]:

@@ -32,7 +32,7 @@ from ..wire import sse
 
 if TYPE_CHECKING:
     from ..controls.calls import CallRecord
-    from ..server import BedrockApp
+    from .base import AppBase
 
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
@@ -196,7 +196,7 @@ def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
 class MessagesRoute:
     """Serves the route for one ``BedrockApp`` (its seed, pacing, call log, faults and authorizer)."""
 
-    def __init__(self, app: BedrockApp) -> None:
+    def __init__(self, app: AppBase) -> None:
         self.app = app
 
     async def serve(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send,

@@ -1,0 +1,342 @@
+"""``POST /model/{modelId}/...``: InvokeModel and InvokeModelWithResponseStream, and Converse, ConverseStream and
+CountTokens, which share the path (the Converse translation is converse.py, the CountTokens count count_tokens.py).
+
+Mixed into ``BedrockApp`` (server.py), which dispatches here every path ``MODEL_PATH`` matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import string
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from ..controls.calls import CallRecord, recorded_body
+from ..controls.faults import Fault, message_for
+from ..door.bodies import json_text_problem
+from ..door.hangup import HangUpWatch
+from ..errors import BedrockError
+from ..model import (
+    MAX_BODY_BYTES,
+    ModelLookupError,
+    Problem,
+    check_body,
+    parse_body,
+    plan_response,
+    resolve_model,
+    validation_message,
+)
+from ..model.operations import echo_headers, request_region, stream_metrics_counts
+from ..model.pacing import rng_for, schedule, sleep_until
+from ..model.prompt_cache import CacheUsage, apply_cache
+from ..wire import frames
+from . import converse
+from .base import AppBase, Disconnected
+from .count_tokens import count_tokens
+
+MODEL_PATH = re.compile(
+    rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$"
+)
+_OPERATIONS = {
+    b"invoke": "InvokeModel",
+    b"invoke-with-response-stream": "InvokeModelWithResponseStream",
+    b"converse": "Converse",
+    b"converse-stream": "ConverseStream",
+    b"count-tokens": "CountTokens",
+}
+_JSON_TYPES = ("application/json", "*/*", "application/*")
+# Bytes of a model call's body kept in memory: Bedrock's own limit. A longer body is read (and hashed) to its
+# end but not kept, and answered with its real size.
+_BODY_KEEP = MAX_BODY_BYTES
+_PADDING = (string.ascii_letters + string.digits) * 4
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
+    return frames.chunk_frame(chunk.payload, padding)
+
+
+class InvokeRoute(AppBase):
+    """The ``/model/{modelId}/...`` operations of ``BedrockApp``."""
+
+    async def _model_call(self, scope: dict, receive: Any, send: Any, match: re.Match[bytes], method: str,
+                          raw_path: bytes, headers: dict[str, str], t0: float, received_at: float) -> None:
+        operation = _OPERATIONS[match.group(2)]
+        # raw_path is still percent-encoded: boto3 sends ':' as %3A, the anthropic SDK a raw ':' and '/'
+        # as %2F in ARNs. Decode exactly once.
+        model_id = unquote(match.group(1).decode("latin-1"))
+        if method != "POST":
+            await self._read_body(scope, receive, 0)
+            await self._respond_error(send, BedrockError(
+                404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
+            ))
+            return
+        read, refusal = await self._authorized_body(scope, method, raw_path, headers, receive, _BODY_KEEP)
+        if refusal is not None:
+            record = self.calls.new(operation, model_id, None, received_at)
+            self.calls.update(record, status=refusal.status, error=refusal.error_type,
+                              error_message=refusal.message, done=True)
+            await self._respond_error(send, refusal)
+            return
+        body = read.data
+        logged, logged_json = recorded_body(body, read.size, read.sha256)
+        record = self.calls.new(operation, model_id, logged, received_at, logged_json)
+        try:
+            if read.over_budget:
+                # botocore's standard retry mode retries a 503 ServiceUnavailableException.
+                raise BedrockError(503, "ServiceUnavailableException",
+                                   f"The local endpoint already holds {self.body_budget.limit // 2**20} MiB of "
+                                   "request bodies from calls in flight; retry in a moment (boto3 does).")
+            if not read.complete:
+                raise BedrockError(400, "ValidationException", validation_message([Problem(
+                    "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
+                    "send fewer or smaller images, or shorten the conversation")]))
+            if self.passthrough is not None:
+                await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
+                return
+            problem = json_text_problem(body)
+            if problem is not None:
+                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
+                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
+            if operation == "CountTokens":
+                await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
+                return
+            plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
+            if fault is not None and fault.at == "request":
+                if fault.error == "drop":
+                    # ASGI cannot close a socket outright; a started response that never ends makes
+                    # hypercorn close the connection, which the client sees as a broken read.
+                    self.calls.update(record, status=0, error="drop", done=True)
+                    if operation == "InvokeModel":  # a body promised, never delivered
+                        head = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
+                    else:  # a chunked event stream that ends before its first frame
+                        head = [(b"content-type", b"application/vnd.amazon.eventstream")]
+                    await send({"type": "http.response.start", "status": 200, "headers": head})
+                    await send({"type": "http.response.body", "body": b"", "more_body": True})
+                    return
+                if fault.error == "stall":
+                    await self._stall(receive, fault.seconds)
+            if operation in ("InvokeModel", "Converse"):
+                await self._invoke(send, record, plan, model_id, body, t0, headers)
+            else:
+                event_fault = self.faults.take(operation, (model_id, info_id), at="event")
+                if event_fault is not None:
+                    self.calls.update(record, fault=event_fault.as_dict())
+                await self._stream(receive, send, record, plan, model_id, body, t0, event_fault, headers)
+        except BedrockError as error:
+            self.calls.update(record, status=error.status, error=error.error_type,
+                              error_message=error.message, done=True)
+            await self._respond_error(send, error)
+        except Disconnected:
+            self.calls.update(record, error="client disconnected", done=True)
+            raise
+        except Exception:
+            self.calls.update(record, status=500, error="InternalServerException", done=True)
+            raise
+
+    async def _stall(self, receive: Any, seconds: float) -> None:
+        """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
+        try:
+            async with asyncio.timeout(seconds):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return
+        raise Disconnected
+
+    def _prepare(
+        self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
+        body: bytes, record: CallRecord,
+    ) -> tuple[Any, Fault | None, str]:
+        """Everything that can fail before a response starts, in Bedrock's order (credentials were
+        checked already, before the body was read). Raises BedrockError."""
+        content_type = headers.get("content-type")
+        if content_type is not None and _media_type(content_type) != "application/json":
+            raise BedrockError(400, "ValidationException",
+                               f"Content-Type {content_type!r} is not supported: send the body as JSON "
+                               "with Content-Type application/json.")
+        accept_header = "x-amzn-bedrock-accept" if operation == "InvokeModelWithResponseStream" else "accept"
+        accept = headers.get(accept_header)
+        if accept is not None and not any(_media_type(a) in _JSON_TYPES for a in accept.split(",")):
+            raise BedrockError(400, "ValidationException",
+                               f"{accept_header} {accept!r} is not supported: Anthropic models answer "
+                               "application/json; omit the header or ask for application/json.")
+        try:
+            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
+                                 inactive_account=self.switches.inactive_account)
+        except ModelLookupError as error:
+            raise BedrockError(error.status, error.error_type, error.message) from None
+        fault = self.faults.take(operation, (model_id, info.base_id), at="request")
+        if fault is not None:
+            self.calls.update(record, fault=fault.as_dict())
+            if fault.error not in ("drop", "stall"):
+                error = BedrockError.named(fault.error, message_for(fault))
+                raise error
+        if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
+            request = converse.prepare(operation, body, info)
+            cache = self.prompt_cache.use(info, request.body)
+            plan = converse.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
+            self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
+                              output_tokens=plan.output_tokens)
+            return plan, fault, info.base_id
+        parsed, problems = parse_body(body)
+        if not problems:
+            problems = check_body(parsed, info)
+        if problems:
+            raise BedrockError(400, "ValidationException", validation_message(problems))
+        assert isinstance(parsed, dict)
+        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
+                           self.prompt_cache.use(info, parsed))
+        self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
+                          output_tokens=plan.output_tokens)
+        return plan, fault, info.base_id
+
+    # ---- InvokeModel ----------------------------------------------------------------------------
+
+    async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
+                      t0: float, request_headers: dict[str, str] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
+                           rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
+        done_ms = offsets[-1] if offsets else 0.0
+        self.calls.update(record, schedule_ms=[done_ms])
+        await sleep_until(loop, t0 + done_ms / 1000)
+        sent = (loop.time() - t0) * 1000
+        self.calls.sent(record, [round(sent, 3)])
+        self.calls.update(record, done=True)
+        if isinstance(plan, converse.ConversePlan):  # Converse answers carry usage in the body only
+            await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
+            return
+        payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
+        await self._respond(send, 200, payload, [
+            (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
+            (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
+            (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
+            *CacheUsage.headers_of(plan),
+            *echo_headers(request_headers or {}),
+        ])
+
+    async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
+                            headers: dict[str, str], body: bytes) -> None:
+        """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for.
+
+        Credentials were checked before the body was read (_authorized_body)."""
+        try:
+            info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
+                                 inactive_account=self.switches.inactive_account)
+        except ModelLookupError as error:
+            raise BedrockError(error.status, error.error_type, error.message) from None
+        tokens = count_tokens(body, info)
+        self.calls.update(record, input_tokens=tokens, done=True)
+        await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
+
+    # ---- InvokeModelWithResponseStream -----------------------------------------------------------
+
+    async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, model_id: str,
+                      body: bytes, t0: float, fault: Fault | None,
+                      request_headers: dict[str, str] | None = None) -> None:
+        rng = rng_for(self.seed, model_id, body)
+        chunks = plan.chunks
+        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
+                           input_tokens=plan.input_tokens)
+        self.calls.update(record, schedule_ms=offsets)
+        pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
+        # Frames are encoded when they are due, not all up front: a room whose streams all start at once
+        # would otherwise encode every frame of every stream in one burst, while the first frames wait.
+        encode = converse.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
+        cut = len(chunks)  # frames to send before the fault takes over
+        if fault is not None:
+            cut = min(fault.after, len(chunks))
+
+        watch = HangUpWatch(receive).start()
+        try:
+            head = [(b"content-type", b"application/vnd.amazon.eventstream")]
+            if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
+                head.append((b"x-amzn-bedrock-content-type", b"application/json"))
+                head += echo_headers(request_headers or {})
+            head.append((b"x-amzn-requestid", str(uuid.uuid4()).encode()))
+            await send({"type": "http.response.start", "status": 200, "headers": head})
+            await self._send_frames(send, record, chunks, encode, pads, offsets, t0, 0, cut, plan)
+            if fault is not None:
+                if fault.error != "stall":
+                    await self._apply_event_fault(send, record, fault, watch)
+                    return
+                await asyncio.sleep(fault.seconds)
+                shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
+                await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
+            watch.finish()
+            self.calls.update(record, done=True)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if watch.absorb_cancel():
+                self.calls.update(record, error="client disconnected", done=True)
+                return
+            raise
+        finally:
+            watch.stop()
+
+    async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
+                           pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
+                           plan: Any = None) -> int:
+        loop = asyncio.get_running_loop()
+        last = len(chunks) - 1
+        i = start
+        while i < stop:
+            due = t0 + offsets[i] / 1000
+            if loop.time() < due:
+                await sleep_until(loop, due)
+            now = loop.time()
+            # Everything already due goes out in one write (at time_scale 0 that is the whole stream).
+            j = i + 1
+            while j < stop and t0 + offsets[j] / 1000 <= now:
+                j += 1
+            sent_ms = (now - t0) * 1000
+            # The last frame carries metrics measured at send time.
+            parts = [encode(chunks[k], pads[k]) for k in range(i, min(j, last))]
+            if j > last:
+                parts.append(self._final_frame(record, chunks[last], pads[last], sent_ms, plan))
+            data = b"".join(parts)
+            self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            i = j
+        return i
+
+    def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float, plan: Any = None) -> bytes:
+        if record.operation == "ConverseStream":
+            return converse.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
+                                           round(sent_ms))
+        first = record.sent_ms[0] if record.sent_ms else sent_ms
+        payload = dict(chunk.payload)
+        counts = stream_metrics_counts(plan, record.output_tokens or 0)
+        payload["amazon-bedrock-invocationMetrics"] = {
+            "inputTokenCount": record.input_tokens,
+            "outputTokenCount": counts.pop("outputTokenCount"),
+            "invocationLatency": round(sent_ms),
+            "firstByteLatency": round(first),
+            **counts,
+        }
+        return frames.chunk_frame(payload, pad)
+
+    async def _apply_event_fault(self, send: Any, record: CallRecord, fault: Fault, watch: HangUpWatch) -> None:
+        """End the stream the way the fault says: an exception frame, or a dropped connection."""
+        if fault.error == "drop":
+            self.calls.update(record, error="drop", done=True)
+            return  # returning without ending the body makes hypercorn close the connection
+        fields: dict[str, Any] = {}
+        if fault.error == "modelStreamErrorException":
+            fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}
+        frame = frames.exception_frame(fault.error, message_for(fault), **fields)
+        # Recorded before sending: a client may read the record the moment it sees the frame.
+        # The HTTP status stays 200: the error travels inside the stream.
+        self.calls.update(record, error=fault.error, error_message=message_for(fault))
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
+        watch.finish()
+        self.calls.update(record, done=True)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -34,7 +34,7 @@ from ..model.operations import echo_headers, request_region, stream_metrics_coun
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
 from ..wire import frames
-from . import converse
+from . import converse, converse_answer
 from .base import AppBase, Disconnected
 from .count_tokens import count_tokens
 
@@ -182,7 +182,7 @@ class InvokeRoute(AppBase):
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = converse.prepare(operation, body, info)
             cache = self.prompt_cache.use(info, request.body)
-            plan = converse.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
+            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
@@ -211,7 +211,7 @@ class InvokeRoute(AppBase):
         sent = (loop.time() - t0) * 1000
         self.calls.sent(record, [round(sent, 3)])
         self.calls.update(record, done=True)
-        if isinstance(plan, converse.ConversePlan):  # Converse answers carry usage in the body only
+        if isinstance(plan, converse_answer.ConversePlan):  # Converse answers carry usage in the body only
             await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
             return
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
@@ -250,7 +250,7 @@ class InvokeRoute(AppBase):
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
         # Frames are encoded when they are due, not all up front: a room whose streams all start at once
         # would otherwise encode every frame of every stream in one burst, while the first frames wait.
-        encode = converse.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
+        encode = converse_answer.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
         cut = len(chunks)  # frames to send before the fault takes over
         if fault is not None:
             cut = min(fault.after, len(chunks))
@@ -310,7 +310,7 @@ class InvokeRoute(AppBase):
 
     def _final_frame(self, record: CallRecord, chunk: Any, pad: str, sent_ms: float, plan: Any = None) -> bytes:
         if record.operation == "ConverseStream":
-            return converse.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
+            return converse_answer.metadata_frame(chunk, pad, record.input_tokens or 0, record.output_tokens or 0,
                                            round(sent_ms))
         first = record.sent_ms[0] if record.sent_ms else sent_ms
         payload = dict(chunk.payload)

@@ -4,7 +4,9 @@ The one place the course writes those rules down, in three parts:
 
 - :mod:`.catalogue`: one row per Claude model (ids, limits, thinking, sampling, caching, lifecycle)
   and :func:`resolve_model`, which answers an id the way Bedrock would;
-- :mod:`.body`: the request-body checks (:func:`parse_body`, :func:`check_body`);
+- :mod:`.body`: the request-body checks (:func:`check_body`: the Messages shape, calling :mod:`.basics`
+  (limits, :func:`parse_body`), :mod:`.sampling`, :mod:`.thinking`, :mod:`.tools`, :mod:`.caching` and
+  :mod:`.legacy` for Text Completions bodies);
 - :mod:`.messages`: Bedrock's texts, :class:`Problem` and :func:`validation_message`.
 
 The local endpoint answers bad requests with them, and ``helpers.payloads`` stops a bad body before it
@@ -13,18 +15,18 @@ leaves the learner's machine; one copy, so the two never disagree. Pure: standar
 
 from __future__ import annotations
 
-from .body import (
+from .basics import (
     ANTHROPIC_VERSION,
     IMAGE_MEDIA_TYPES,
     MAX_BODY_BYTES,
     MAX_CACHE_CHECKPOINTS,
     MAX_STOP_SEQUENCES,
-    cache_checkpoints,
-    check_body,
     is_accepted_version,
     json_kind,
     parse_body,
 )
+from .body import check_body
+from .caching import cache_checkpoints
 from .catalogue import (
     CROSS_REGION_PREFIXES,
     DEFAULT_MODEL_ID,

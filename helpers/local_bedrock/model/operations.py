@@ -2,7 +2,7 @@
 the stream's closing invocation metrics (the prompt cache is in prompt_cache.py, CountTokens in
 routes/count_tokens.py).
 
-Kept out of server.py so the server only routes and paces; everything here is plain data in, data out.
+Kept out of the routes so they only route and pace; everything here is plain data in, data out.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ class MessagesRoute:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         request_id = _request_id()
-        # Credentials are judged before the body is kept (the endpoint's rule for a locked room, server.py):
+        # Credentials are judged before the body is kept (the endpoint's rule for a locked room, routes/base.py):
         # a refused request leaves only its refusal in the call log.
         try:
             try:

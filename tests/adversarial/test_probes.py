@@ -246,6 +246,7 @@ def test_a_client_leaving_a_stalled_call_frees_its_socket_at_once(child: Child, 
             if len(stalled) == 5 and all(c["done"] for c in stalled):
                 break
             time.sleep(0.05)
+        assert len(stalled) == 5, stalled  # all() over fewer would prove less than it says
         assert all(c["done"] and c["error"] == "client disconnected" for c in stalled), stalled
     finally:
         assert _signed(child, "DELETE", "/_local/faults")[0] == 200

@@ -4,6 +4,9 @@
 only pulls bytes off the socket (no decoding), so the figure is the server's, not a parser's.
 ``endpoint.send_error_ms_p99_single``: one paced stream at time_scale 1; the 99th percentile of
 (actual send offset - scheduled offset) as the server recorded them.
+``endpoint.client_track_error_ms_median``: one paced stream (time_scale 1) read through boto3; the median over
+frames of |client receive offset - scheduled offset|, both relative to the first frame (what a learner sees
+of the pacing; was a bound in tests/endpoint/test_endpoint_pacing.py).
 ``endpoint.keepalive_invoke_ms_median``: 30 InvokeModel calls one after another on one keep-alive HTTP/1.1
 connection (http.client, time_scale 0); the median round trip. Without TCP_NODELAY on the server's side
 each answer waits for the client's delayed ACK (about 40 ms on Linux).
@@ -68,6 +71,18 @@ def send_error_p99_ms(tokens: int = 300) -> float:
     return errors[min(len(errors) - 1, int(0.99 * len(errors)))]
 
 
+def client_track_error_ms_median(tokens: int = 60) -> float:
+    with LocalBedrock(seed=3, time_scale=1.0) as server:
+        response = server.client().invoke_model_with_response_stream(modelId=LONG_MODEL, body=_body(tokens))
+        seen = []
+        for event in response["body"]:
+            seen.append(time.perf_counter() * 1000)
+            json.loads(event["chunk"]["bytes"])
+        planned = server.calls[0].schedule_ms
+    errors = [abs((c - seen[0]) - (p - planned[0])) for c, p in zip(seen, planned, strict=True)]
+    return statistics.median(errors)
+
+
 def keepalive_invoke_ms_median(calls: int = 30) -> float:
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
                        "messages": [{"role": "user", "content": "What is streaming?"}]}).encode()
@@ -93,6 +108,7 @@ def run() -> dict[str, float]:
     return {
         "endpoint.frames_per_s_single": round(frames_per_second(), 1),
         "endpoint.send_error_ms_p99_single": round(send_error_p99_ms(), 3),
+        "endpoint.client_track_error_ms_median": round(client_track_error_ms_median(), 3),
         "endpoint.keepalive_invoke_ms_median": round(keepalive_invoke_ms_median(), 3),
     }
 

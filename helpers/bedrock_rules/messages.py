@@ -29,6 +29,7 @@ __all__ = [
     "SAMPLING_BOTH",
     "THINKING_ENABLED_REMOVED",
     "on_demand_unsupported",
+    "prompt_too_long",
     "sampling_deprecated",
     "validation_message",
 ]
@@ -64,6 +65,18 @@ def on_demand_unsupported(base_id: str) -> str:
 MODEL_ERROR_PREFIX = "The model returned the following errors: "
 # Anthropic's texts, as BEDROCK-2026.md quotes them.
 SAMPLING_BOTH = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+
+
+def prompt_too_long(input_tokens: int, limit: int) -> str:
+    """Anthropic's words for an input longer than the model's context window.
+
+    Bedrock answers 400 ValidationException with them behind MODEL_ERROR_PREFIX: "The model returned the
+    following errors: prompt is too long: 200049 tokens > 200000 maximum" (daisuke-awaji/moca#254, 2026-03);
+    Anthropic's own API says the same words (entropy-research/Devon#88). Claude 3 Haiku, since retired,
+    said "Input is too long for requested model." instead (aws/aws-sdk-js-v3#6266, 2024). The same text on
+    Converse / ConverseStream is unconfirmed (no capture); the course uses it there too.
+    """
+    return f"prompt is too long: {input_tokens} tokens > {limit} maximum"
 
 
 def sampling_deprecated(param: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from helpers.bedrock_rules.messages import MODEL_ERROR_PREFIX, prompt_too_long
+
 # The eleven exceptions InvokeModel / InvokeModelWithResponseStream can answer with before streaming.
 STATUS_BY_ERROR: dict[str, int] = {
     "ValidationException": 400,
@@ -87,3 +89,12 @@ class BedrockError(Exception):
 
     def body(self) -> bytes:
         return json.dumps({"message": self.message, **self.extra}).encode()
+
+
+class ContextWindowExceeded(BedrockError):
+    """An input longer than the model's context window (the catalogue's ``context_tokens``): 400 before
+    any answer, as Bedrock refuses it (see ``prompt_too_long`` for the sources of the text)."""
+
+    def __init__(self, input_tokens: int, limit: int) -> None:
+        self.anthropic_message = prompt_too_long(input_tokens, limit)  # the Messages API route's text
+        super().__init__(400, "ValidationException", MODEL_ERROR_PREFIX + self.anthropic_message)

@@ -16,6 +16,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 MODEL_PATH = f"/model/{HAIKU}/invoke"
+# A 1M-token context window (Claude Sonnet 4.6), for a body of a few MiB that must still be answered:
+# Haiku 4.5's 200,000 tokens refuse it as too long.
+LONG_CONTEXT_PATH = "/model/global.anthropic.claude-sonnet-4-6/invoke"
 MIB = 1024 * 1024
 
 
@@ -85,7 +88,7 @@ def test_unsigned_8mb_bodies_are_refused_without_being_kept(child: Child, baseli
 
 def test_a_large_signed_body_is_logged_as_a_summary(child: Child, baseline: dict[str, int]) -> None:
     body = json.dumps(messages_body("y" * (2 * MIB))).encode()
-    status, _, _ = _signed(child, "POST", MODEL_PATH, body)
+    status, _, _ = _signed(child, "POST", LONG_CONTEXT_PATH, body)
     assert status == 200
     logged = _calls(child)[0]["request_body"]
     assert logged["size"] == len(body) and len(logged["sha256"]) == 64
@@ -246,6 +249,7 @@ def test_a_client_leaving_a_stalled_call_frees_its_socket_at_once(child: Child, 
             if len(stalled) == 5 and all(c["done"] for c in stalled):
                 break
             time.sleep(0.05)
+        assert len(stalled) == 5, stalled  # all() over fewer would prove less than it says
         assert all(c["done"] and c["error"] == "client disconnected" for c in stalled), stalled
     finally:
         assert _signed(child, "DELETE", "/_local/faults")[0] == 200

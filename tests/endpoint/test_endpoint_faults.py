@@ -16,14 +16,37 @@ SONNET = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 BODY = json.dumps(messages_body("Tell me about rivers.", max_tokens=100))
 
 
-@pytest.mark.parametrize("name", sorted(STATUS_BY_ERROR))
+# HTTP status per exception, written from Bedrock's API reference: the "Errors" sections of InvokeModel and
+# InvokeModelWithResponseStream (docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModel.html,
+# ..._InvokeModelWithResponseStream.html; the same codes in API_runtime_ResponseStream.html for the in-stream
+# members, and in botocore's bedrock-runtime service-2.json "httpStatusCode"). ModelStreamErrorException is
+# listed for InvokeModelWithResponseStream only.
+API_REFERENCE_STATUS = {
+    "AccessDeniedException": 403,
+    "InternalServerException": 500,
+    "ModelErrorException": 424,
+    "ModelNotReadyException": 429,
+    "ModelStreamErrorException": 424,
+    "ModelTimeoutException": 408,
+    "ResourceNotFoundException": 404,
+    "ServiceQuotaExceededException": 400,
+    "ServiceUnavailableException": 503,
+    "ThrottlingException": 429,
+    "ValidationException": 400,
+}
+
+
+def test_the_endpoint_can_raise_every_exception_the_api_reference_lists() -> None:
+    assert set(STATUS_BY_ERROR) == set(API_REFERENCE_STATUS)
+
+
+@pytest.mark.parametrize("name", sorted(API_REFERENCE_STATUS))
 def test_pre_stream_fault_raises_the_typed_exception(client, server, name) -> None:
-    assert len(STATUS_BY_ERROR) == 11
     for call in (client.invoke_model, client.invoke_model_with_response_stream):
         server.faults.add({"error": name, "at": "request"})
         with pytest.raises(getattr(client.exceptions, name)) as caught:
             call(modelId=HAIKU, body=BODY)
-        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == STATUS_BY_ERROR[name]
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == API_REFERENCE_STATUS[name]
         assert caught.value.response["Error"]["Message"]
         assert server.calls[0].error == name
     assert stream_chunks(client, BODY)  # fired once each: the next call is clean

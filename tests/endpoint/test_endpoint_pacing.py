@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import time
 
 import pytest
@@ -55,13 +54,9 @@ def test_paced_stream_follows_its_recorded_schedule() -> None:
     assert len(seen) == len(planned) == len(sent) > 20
     # the server never sends before a frame is due (sleeps never end early)
     assert all(s >= p for s, p in zip(sent, planned, strict=True))
-    # the client's receive times, relative to its first event, track the schedule (generous tolerance:
-    # machines are noisy, but a broken pacer is off by whole tens or hundreds of milliseconds)
-    client_rel = [t - seen[0] for t in seen]
-    plan_rel = [p - planned[0] for p in planned]
-    errors = [abs(c - p) for c, p in zip(client_rel, plan_rel, strict=True)]
-    assert statistics.median(errors) < 25, errors
-    assert plan_rel[-1] > 200  # the schedule really spreads the frames out
+    # How closely the client's receive times track the schedule is a timing, measured in
+    # benchmarks/endpoint.py (endpoint.client_track_error_ms_median), not asserted here.
+    assert planned == sorted(planned) and planned[-1] - planned[0] > 200  # the schedule spreads the frames out
 
 
 def test_invoke_model_waits_for_the_whole_answer() -> None:

@@ -246,12 +246,14 @@ def _stream_saying_goaway_after_headers(port: int, path: str, body: bytes) -> tu
 def test_a_client_goaway_lets_the_open_stream_finish(paced: LocalBedrock) -> None:
     # RFC 9113 section 6.8: streams already open when a GOAWAY arrives carry on to their end.
     body = json.dumps(messages_body("Explain event streams briefly.", max_tokens=40)).encode()
-    before = len(paced.calls)
+    seen_ids = {call.id for call in paced.calls}
     status, data, closed = _stream_saying_goaway_after_headers(paced.port, STREAM_PATH.format(HAIKU), body)
+    [call] = [c for c in paced.calls if c.id not in seen_ids]  # this test's own call, whatever ran before
     assert status == 200
     buffer = EventStreamBuffer()
     buffer.add_data(data)
     chunks = [_decode(message) for message in buffer]
     assert chunks[0]["type"] == "message_start" and chunks[-1]["type"] == "message_stop"
-    assert len(chunks) == len(paced.calls[before].sent_ms) > 10  # paced: most frames came after the GOAWAY
+    assert call.done and call.error is None
+    assert len(chunks) == len(call.sent_ms) > 10  # paced: most frames came after the GOAWAY
     assert closed  # and then the server closes the connection the client said it was done with

@@ -248,9 +248,16 @@ def test_keep_alive_pings_fill_long_silences(monkeypatch) -> None:
     monkeypatch.setattr(messages_api, "PING_EVERY_S", 0.005)
     with LocalBedrock(seed=0, time_scale=1.0) as paced:
         events = _events(paced, _body("Hi", max_tokens=30))
+    with LocalBedrock(seed=0, time_scale=0) as unpaced:  # no silences to fill
+        plain = _events(unpaced, _body("Hi", max_tokens=30))
     pings = [i for i, e in enumerate(events) if e.event == "ping"]
     assert len(pings) > 1 and pings[0] > 0  # never before message_start
-    assert _text(events) == _text([e for e in events if e.event != "ping"])
+    # Anthropic's streaming docs: "event: ping" with data {"type": "ping"}.
+    assert all(events[i].json() == {"type": "ping"} for i in pings)
+    assert len(pings) > sum(e.event == "ping" for e in plain)  # the silences brought extra pings
+    # The pings only fill silences: the events around them are the unpaced answer's, in its order.
+    assert [e.event for e in events if e.event != "ping"] == [e.event for e in plain if e.event != "ping"]
+    assert _text(events) == _text(plain) != ""
 
 
 def test_recording_endpoint_refuses_the_route_instead_of_inventing_an_answer(tmp_path) -> None:

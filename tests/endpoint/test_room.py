@@ -67,11 +67,6 @@ def room() -> Iterator[LocalBedrock]:
         yield running
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def test_100_paced_streams_keep_their_schedules(room: LocalBedrock) -> None:
     httpx.delete(f"{room.endpoint_url}/_local/calls").raise_for_status()
     bodies = [json.dumps(messages_body(f"Learner {i}: what is a stream?", max_tokens=40)).encode()
@@ -107,20 +102,13 @@ def test_100_paced_streams_keep_their_schedules(room: LocalBedrock) -> None:
     assert len(calls) == 100
     assert all(status == 200 for status, _ in results)
     assert sorted(n for _, n in results) == sorted(len(c.schedule_ms) for c in calls)
-    errors: list[float] = []
-    spans: list[float] = []
     for call in calls:
         assert call.done and call.error is None
         assert len(call.sent_ms) == len(call.schedule_ms) > 10
-        spans.append(call.schedule_ms[-1] - call.schedule_ms[0])
         for sent, planned in zip(call.sent_ms, call.schedule_ms, strict=True):
             assert sent >= planned  # never early
-            errors.append(sent - planned)
-    # Late by a small fraction of what the schedule spans: the room keeps its rhythm. Generous bounds,
-    # relative to the schedule, because the clients share this process's CPU with the server.
-    span = _percentile(spans, 0.5)
-    assert _percentile(errors, 0.5) < 0.05 * span
-    assert _percentile(errors, 0.99) < 0.5 * span
+    # How late the frames of a room are is a timing: benchmarks/endpoint_room.py measures it
+    # (endpoint.send_error_ms_p50_100 and endpoint.send_error_ms_p99_100), this test does not bound it.
 
 
 def _abort(sock: socket.socket) -> None:

@@ -51,3 +51,23 @@ def client(server: LocalBedrock) -> Any:
 @pytest.fixture(scope="session")
 def models() -> dict[str, str]:
     return {"haiku": HAIKU, "sonnet45": SONNET_45, "legacy": LEGACY}
+
+
+@pytest.fixture
+def left_call() -> Any:
+    """``left_call(server)``: the server's newest call once it is over; fails if it never ends.
+
+    For Stop tests: the server's own record says whether it saw the client leave, and how much it sent.
+    """
+    import time
+
+    def wait(server: LocalBedrock, timeout_s: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            call = server.calls[0]
+            if call.done:
+                return call
+            time.sleep(0.02)
+        raise AssertionError(f"the server never finished the call: {server.calls[0]}")
+
+    return wait

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from helpers.accumulate import ThinkingBlock, ToolUseBlock, fold_all
+from helpers.accumulate import ThinkingBlock, ToolUseBlock
 from helpers.errors import (
     ModelStreamError,
     StreamConnectionLost,
@@ -65,7 +65,11 @@ def test_text_stream_folds_to_the_invoke_stream_answer(client) -> None:
     kinds = [type(e) for e in result.events]
     assert kinds[0] is ConverseMessageStart and kinds[-2:] == [ConverseMessageStop, ConverseMetadata]
     assert {ConverseBlockDelta, ConverseBlockStop} <= set(kinds)
-    assert fold_all(result.events) == result.snapshot  # the fast path and the pure fold agree
+    # Worked out from the raw events (ConverseStream's contentBlockDelta.delta.text), not by the accumulator.
+    raw_text = "".join(e.delta["text"] for e in result.events
+                       if isinstance(e, ConverseBlockDelta) and "text" in e.delta)
+    assert result.text == raw_text
+    assert result.stop_reason == next(e.stop_reason for e in result.events if isinstance(e, ConverseMessageStop))
 
 
 def test_tool_use_start_and_input_pieces(client) -> None:
@@ -85,7 +89,9 @@ def test_tool_use_start_and_input_pieces(client) -> None:
     invoked = twin.snapshot.tool_uses[-1]
     assert re.fullmatch(r"toolu_bdrk_01[A-Za-z0-9]{22}", invoked.id)
     assert (invoked.name, invoked.input_json, invoked.input) == (tool.name, tool.input_json, tool.input)
-    assert fold_all(result.events) == result.snapshot
+    raw_json = "".join(e.delta["toolUse"]["input"] for e in result.events
+                       if isinstance(e, ConverseBlockDelta) and "toolUse" in e.delta)
+    assert tool.input_json == raw_json  # the pieces as they arrived, joined by hand
 
 
 def test_reasoning_text_and_signature(client) -> None:
@@ -104,7 +110,9 @@ def test_reasoning_text_and_signature(client) -> None:
     ]
     assert len(signature_events) == 1 and not signature_events[0].carries_output
     assert result.text == twin.text
-    assert fold_all(result.events) == result.snapshot
+    raw_thinking = "".join(e.delta["reasoningContent"].get("text", "") for e in result.events
+                           if isinstance(e, ConverseBlockDelta) and "reasoningContent" in e.delta)
+    assert thinking.thinking == raw_thinking != ""
 
 
 @pytest.mark.parametrize(

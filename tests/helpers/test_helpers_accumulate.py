@@ -297,8 +297,8 @@ any_event = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(events=st.lists(any_event, max_size=40))
-def test_fast_path_equals_pure_fold(events: list[StreamEvent]) -> None:
-    """Reading straight through (Accumulator) equals folding event by event from each snapshot (fold)."""
+def test_a_snapshot_holds_everything_the_fold_needs(events: list[StreamEvent]) -> None:
+    """Reading straight through equals continuing from each snapshot (the snapshot loses nothing)."""
     acc = Accumulator()
     state = EMPTY
     for event in events:
@@ -306,3 +306,75 @@ def test_fast_path_equals_pure_fold(events: list[StreamEvent]) -> None:
         state = fold(state, event)
         # Compared after every event: a live reader may take a snapshot at any point.
         assert acc.snapshot() == state
+
+
+# --- against an independent reference: well-formed Messages streams ------------------------------------
+# The two tests above run the one Accumulator on both sides. Here the expected message is worked out by a
+# few lines written from Anthropic's streaming docs (a block is start, deltas, stop; text deltas join into
+# the block's text, input_json_delta pieces into its JSON input; message_delta carries the stop reason and
+# cumulative usage), not by helpers.accumulate.
+
+piece = st.text(max_size=5)
+block_spec = st.one_of(
+    st.tuples(st.just("text"), st.lists(piece, max_size=6)),
+    st.tuples(st.just("thinking"), st.lists(piece, max_size=4)),
+    st.tuples(st.just("tool_use"), st.dictionaries(st.text(max_size=4), st.integers(), max_size=3),
+              st.lists(st.integers(0, 40), max_size=4)),
+)
+
+
+def _well_formed(blocks: list[tuple], stop_reason: str, output_tokens: int) -> list[StreamEvent]:
+    events: list[StreamEvent] = [MessageStart(0, {"id": "msg_ref", "model": "claude-ref",
+                                                   "usage": {"input_tokens": 5, "output_tokens": 1}})]
+    for index, (kind, *rest) in enumerate(blocks):
+        if kind == "text":
+            events.append(ContentBlockStart(0, index, {"type": "text", "text": ""}))
+            events += [TextDelta(0, index, p) for p in rest[0]]
+        elif kind == "thinking":
+            events.append(ContentBlockStart(0, index, {"type": "thinking", "thinking": ""}))
+            events += [ThinkingDelta(0, index, p) for p in rest[0]]
+        else:
+            value, cuts = rest
+            events.append(ContentBlockStart(0, index, {"type": "tool_use", "id": f"t{index}", "name": "f",
+                                                       "input": {}}))
+            events += [InputJsonDelta(0, index, p) for p in _split(json.dumps(value), cuts)]
+        events += [Ping(0), ContentBlockStop(0, index)]
+    events += [MessageDelta(0, stop_reason, None, {"output_tokens": output_tokens}), MessageStop(0, {})]
+    return events
+
+
+def _reference(blocks: list[tuple], stop_reason: str, output_tokens: int) -> dict[str, Any]:
+    return {
+        "text": "".join("".join(rest[0]) for kind, *rest in blocks if kind == "text"),
+        "thinking": ["".join(rest[0]) for kind, *rest in blocks if kind == "thinking"],
+        "tool_inputs": [rest[0] for kind, *rest in blocks if kind == "tool_use"],
+        "kinds": [kind for kind, *_ in blocks],
+        "stop_reason": stop_reason,
+        "usage": {"input_tokens": 5, "output_tokens": output_tokens},
+        "message_id": "msg_ref",
+    }
+
+
+def _observed(snap: Any) -> dict[str, Any]:
+    return {
+        "text": snap.text,
+        "thinking": [b.thinking for b in snap.blocks if isinstance(b, ThinkingBlock)],
+        "tool_inputs": [b.input for b in snap.blocks if isinstance(b, ToolUseBlock)],
+        "kinds": [{TextBlock: "text", ThinkingBlock: "thinking", ToolUseBlock: "tool_use"}[type(b)]
+                  for b in snap.blocks],
+        "stop_reason": snap.stop_reason,
+        "usage": snap.usage,
+        "message_id": snap.message_id,
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.lists(block_spec, max_size=5), stop_reason=st.sampled_from(["end_turn", "max_tokens", "tool_use"]),
+       output_tokens=st.integers(0, 999))
+def test_fast_path_and_pure_fold_match_an_independent_reference(
+    blocks: list[tuple], stop_reason: str, output_tokens: int
+) -> None:
+    events = _well_formed(blocks, stop_reason, output_tokens)
+    expected = _reference(blocks, stop_reason, output_tokens)
+    assert _observed(StreamResult.from_events(events).consume().snapshot) == expected  # the reader's fast path
+    assert _observed(fold_all(events)) == expected  # the pure fold

@@ -340,7 +340,7 @@ def _wait_for(predicate: Any, timeout: float = 20.0) -> None:
         time.sleep(0.01)
 
 
-def test_close_from_another_thread_while_the_reader_is_blocked(server: Any, client: Any) -> None:
+def test_close_from_another_thread_while_the_reader_is_blocked(server: Any, client: Any, left_call: Any) -> None:
     result = _stalled_stream(server, client, after=5)
     outcome: dict[str, Any] = {}
 
@@ -361,6 +361,10 @@ def test_close_from_another_thread_while_the_reader_is_blocked(server: Any, clie
     assert "error" not in outcome and outcome["returned"] is result
     assert result.stopped and result.done and result.error is None
     assert len(result.events) == 5 and result.text == _text_of(result.events)
+    # The server's side: it saw the client leave during the 30 s stall, having sent the 5 events before it.
+    call = left_call(server)
+    assert call.error == "client disconnected"
+    assert len(call.sent_ms) == 5
 
 
 def test_close_before_reading(client: Any) -> None:

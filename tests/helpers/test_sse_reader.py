@@ -5,6 +5,7 @@ as the event stream gives -- through the real local endpoint over HTTP.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -124,17 +125,45 @@ def test_api_key_and_locked_endpoint(server) -> None:
         assert ok.consume().stop_reason == "end_turn"
 
 
-def test_close_from_another_thread_stops_the_read(server) -> None:
+def test_close_from_another_thread_stops_the_read(server, left_call) -> None:
     from helpers.local_bedrock import LocalBedrock
 
     with LocalBedrock(seed=0, time_scale=1.0) as paced:
-        result = messages_stream(MODEL, _body(max_tokens=2000), base_url=paced.anthropic_base_url)
+        # [[length=1500]]: the answer is 1,500 tokens, one SSE event each ([[chunk=1]]).
+        result = messages_stream(MODEL, _body("Rivers [[length=1500]] [[chunk=1]]", max_tokens=2000),
+                                 base_url=paced.anthropic_base_url)
         seen = []
         for event in result:
             seen.append(event)
             if isinstance(event, TextDelta) and len(seen) > 5:
                 threading.Thread(target=result.close).start()
         assert result.stopped and result.error is None and result.text
+        call = left_call(paced)  # the server's side of the Stop
+    assert call.error == "client disconnected"
+    received = len([e for e in seen if not isinstance(e, Ping)])  # pings are not in the call's frame log
+    assert received <= len(call.sent_ms) < 1500 // 10  # it stopped sending: a small part of the answer went out
+
+
+def test_close_while_the_reader_is_blocked_in_another_thread(server, left_call) -> None:
+    # A stalled model sends nothing, not even pings: the reader thread sits in a socket read.
+    server.faults.add(error="stall", at="event", after=4, seconds=30)
+    result = _sse(server, _body("Lakes [[length=200]] [[chunk=1]]", max_tokens=400))
+    outcome: dict[str, Any] = {}
+    reader = threading.Thread(target=lambda: outcome.update(returned=result.consume()))
+    reader.start()
+    deadline = time.monotonic() + 20
+    while len(result.events) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # let the reader block on the stalled socket
+    assert reader.is_alive()
+    result.close()
+    reader.join(10)
+    assert not reader.is_alive(), "close() did not wake the blocked reader"
+    assert outcome["returned"] is result and result.stopped and result.error is None
+    assert len([e for e in result.events if not isinstance(e, Ping)]) == 4  # the SSE ping is extra
+    call = left_call(server)  # well before the 30 s stall would have ended
+    assert call.error == "client disconnected"
+    assert len(call.sent_ms) == 4  # nothing after the stall began
 
 
 # ---- the parser itself -----------------------------------------------------------------------------

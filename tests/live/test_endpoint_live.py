@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import pytest
 from live_support import updates
@@ -45,6 +47,14 @@ def test_live_view_over_the_real_endpoint(server, recording_comm) -> None:
     assert t["ttft_ms"] is not None and t["firstByteLatency"] is not None
 
 
+def _finished_call(server: LocalBedrock, timeout_s: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not server.calls[0].done:
+        assert time.monotonic() < deadline, f"the server never finished the call: {server.calls[0]}"
+        time.sleep(0.02)
+    return server.calls[0]
+
+
 def test_stop_mid_stream_over_the_real_endpoint(recording_comm) -> None:
     with LocalBedrock(seed=0, time_scale=1.0) as paced:
         result = invoke_stream(paced.client(), MODEL, _body("[[length=3000]] [[chunk=1]] lakes", 4000))
@@ -59,8 +69,12 @@ def test_stop_mid_stream_over_the_real_endpoint(recording_comm) -> None:
         clicker.start()
         render_stream(result, view=view, display=False)
         clicker.join()
+        call = _finished_call(paced)
     assert result.stopped and result.error is None
     assert 0 < result.snapshot.output_event_count < 3000
+    # The server's side of the click: it saw the client leave and sent a small part of the 3,000-token answer.
+    assert call.error == "client disconnected"
+    assert result.snapshot.event_count <= len(call.sent_ms) < 3000 // 10
     assert view.answer.value == markdown_block(render_markdown(result.text))
 
 

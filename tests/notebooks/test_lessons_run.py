@@ -2,15 +2,17 @@
 
 nbval (run by ``make test`` after pytest) separately compares the stored outputs with
 a fresh run, so a stale notebook fails CI; this test proves each lesson also runs
-with other parameters, into a temporary folder, leaving the stored notebook alone.
+with other parameters, into a temporary folder, leaving the stored notebook alone, and that the second set
+really took effect: its model shows in what the lesson printed.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from lessons import NOTEBOOK_DIR, alt_parameters, lesson_paths, load
+from lessons import NOTEBOOK_DIR, alt_parameters, code_cells, lesson_paths, load, source
 
 papermill = pytest.importorskip("papermill")
 
@@ -43,3 +45,38 @@ def test_lesson_runs_top_to_bottom(path: Path, variant: str, tmp_path: Path, mon
         execution_timeout=240,
     )
     assert out.exists()
+    if variant == "alternate":
+        _assert_the_model_took_effect(path, out, parameters["model_id"])
+
+
+def _output_text(nb: dict) -> str:
+    """Everything the executed cells printed or displayed as text."""
+    parts = []
+    for cell in code_cells(nb):
+        for output in cell.get("outputs", []):
+            for text in (output.get("text", ""), *(v for k, v in output.get("data", {}).items()
+                                                   if k.startswith("text/"))):
+                parts.append("".join(text) if isinstance(text, list) else str(text))
+    return "\n".join(parts)
+
+
+def _model_name(model_id: str) -> str:
+    """``us.anthropic.claude-haiku-4-5-20251001-v1:0`` -> ``claude-haiku-4-5-20251001``: the name an answer
+    carries in its ``model`` field (Anthropic's name, without profile or version; captures im_*)."""
+    return re.sub(r"-v\d+(:\d+)?$", "", model_id.split("anthropic.", 1)[-1])
+
+
+def _assert_the_model_took_effect(path: Path, out: Path, model_id: str) -> None:
+    """The second parameter set's model shows in what the lesson printed, not only in its parameters cell."""
+    text = _output_text(load(out))
+    default = re.search(r'^model_id = "([^"]+)"', source(next(
+        c for c in code_cells(load(path)) if "parameters" in c.get("metadata", {}).get("tags", []))), re.M)
+    assert default, "the lesson's parameters cell sets no model_id"
+    stored = _output_text(load(path))  # the lesson's stored outputs: a run with its own parameters
+    name = _model_name(model_id)
+    if name != _model_name(default.group(1)) and name not in stored:
+        # Another model: the answers it printed carry its name, which the lesson's own run never shows.
+        assert name in text, f"{model_id} left no trace in the outputs of {path.name}"
+    else:
+        # The same model through another profile (or a name the lesson shows anyway): the id itself must show.
+        assert model_id not in stored and model_id in text, f"{model_id} left no trace in the outputs of {path.name}"

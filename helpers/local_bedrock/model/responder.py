@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from helpers.bedrock_rules import ModelInfo
 from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
+from helpers.local_bedrock.errors import ContextWindowExceeded
 from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_input, tool_result_text
 from helpers.local_bedrock.model.tokens import count_input_tokens, split_tokens
 
@@ -408,7 +409,11 @@ def plan_response(body: dict, model: ModelInfo, *, seed: int, call: int = 0) -> 
     """Plan the whole answer to an already validated ``body`` for ``model``.
 
     Deterministic per seed; ``call`` (the endpoint's call number) changes only the message and tool ids.
+    Raises ``ContextWindowExceeded`` when the input is longer than the model's ``context_tokens``.
     """
+    input_tokens = count_input_tokens(body)
+    if input_tokens > model.context_tokens:
+        raise ContextWindowExceeded(input_tokens, model.context_tokens)
     rng = random.Random(_digest(body, seed, "chunking"))
     if model.api == "text_completion":
         return _plan_legacy(body, seed, rng)

@@ -25,7 +25,7 @@ from ..controls.calls import recorded_body
 from ..controls.faults import Fault, message_for
 from ..door.bodies import json_text_problem
 from ..door.hangup import HangUpWatch
-from ..errors import BedrockError
+from ..errors import BedrockError, ContextWindowExceeded
 from ..model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..wire import sse
@@ -301,7 +301,10 @@ class MessagesRoute:
         problems = check_body(bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
-        plan = plan_response(bedrock_body, info, seed=app.seed)
+        try:
+            plan = plan_response(bedrock_body, info, seed=app.seed)
+        except ContextWindowExceeded as too_long:  # Anthropic's words, without Bedrock's wrapper
+            raise MessagesError(400, too_long.anthropic_message) from None
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault

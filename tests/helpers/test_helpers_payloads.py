@@ -117,7 +117,9 @@ def test_text_completion_body_wraps_plain_prompts_only() -> None:
     assert body["prompt"] == "\n\nHuman: Hello\n\nAssistant:"
     # AWS's Text Completions request parameters have no anthropic_version (Bedrock user guide,
     # "Anthropic Claude Text Completions API": prompt, temperature, top_p, top_k, max_tokens_to_sample, stop_sequences).
-    assert body == {"prompt": "\n\nHuman: Hello\n\nAssistant:", "max_tokens_to_sample": 50, "stop_sequences": ["\n\nHuman:"]}
+    assert body == {
+        "prompt": "\n\nHuman: Hello\n\nAssistant:", "max_tokens_to_sample": 50, "stop_sequences": ["\n\nHuman:"]
+    }
     ready = "\n\nHuman: Hi there\n\nAssistant:"
     assert text_completion_body(ready, max_tokens_to_sample=5)["prompt"] == ready
 

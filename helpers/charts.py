@@ -184,6 +184,8 @@ def latency_distribution(
             )
         ax.set_xticks(positions, labels, fontsize=8)
         ax.set_ylabel(ylabel)
+        # From zero: a box plot scaled to its data makes a 1 ms difference look as large as a 100 ms one.
+        ax.set_ylim(bottom=0)
         ax.set_title(f"{title} ({sum(len(d) for d in data)} values)", fontsize=10)
         _style(ax)
     fig.suptitle(f"Latency across {sum(len(v) for v in groups.values())} runs", fontsize=11)

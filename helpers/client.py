@@ -188,7 +188,9 @@ _ACCESS_FLOW = (
 )
 
 _API_NAMES = {
-    "arn_versioned": "InvokeModel / Converse (ARN-versioned ids)",
+    # Not "ARN-versioned ids": Opus 4.6 (anthropic.claude-opus-4-6-v1) and Sonnet 4.6 (anthropic.claude-sonnet-4-6)
+    # are on this integration without a -v1:0 suffix (AWS model cards).
+    "arn_versioned": "InvokeModel / Converse (the legacy integration)",
     "messages_api": "the Messages API at /anthropic/v1/messages (also InvokeModel through its profile ids)",
 }
 

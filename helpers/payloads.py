@@ -236,11 +236,9 @@ def text_completion_body(
         raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
     if not prompt.startswith(_HUMAN):
         prompt = f"{_HUMAN} {prompt.strip()}{_ASSISTANT}"
-    body: dict[str, Any] = {
-        "anthropic_version": ANTHROPIC_VERSION,
-        "prompt": prompt,
-        "max_tokens_to_sample": max_tokens_to_sample,
-    }
+    # No anthropic_version: AWS's Text Completions parameters are prompt, temperature, top_p, top_k,
+    # max_tokens_to_sample and stop_sequences (Bedrock user guide, "Anthropic Claude Text Completions API").
+    body: dict[str, Any] = {"prompt": prompt, "max_tokens_to_sample": max_tokens_to_sample}
     _put_sampling(body, temperature, top_p, top_k, stop_sequences)
     return body
 

@@ -115,7 +115,11 @@ def test_image_errors_name_the_problem(tmp_path: Path) -> None:
 def test_text_completion_body_wraps_plain_prompts_only() -> None:
     body = text_completion_body("Hello", max_tokens_to_sample=50, stop_sequences=["\n\nHuman:"])
     assert body["prompt"] == "\n\nHuman: Hello\n\nAssistant:"
-    assert body["stop_sequences"] == ["\n\nHuman:"] and body["anthropic_version"] == "bedrock-2023-05-31"
+    # AWS's Text Completions request parameters have no anthropic_version (Bedrock user guide,
+    # "Anthropic Claude Text Completions API": prompt, temperature, top_p, top_k, max_tokens_to_sample, stop_sequences).
+    assert body == {
+        "prompt": "\n\nHuman: Hello\n\nAssistant:", "max_tokens_to_sample": 50, "stop_sequences": ["\n\nHuman:"]
+    }
     ready = "\n\nHuman: Hi there\n\nAssistant:"
     assert text_completion_body(ready, max_tokens_to_sample=5)["prompt"] == ready
 

@@ -63,6 +63,14 @@ def test_latency_distribution_groups_runs_by_label() -> None:
     assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == ["False", "True"]
 
 
+def test_latency_distribution_axes_start_at_zero() -> None:
+    """Two groups 1 ms apart must not look far apart: both panels' y-axes start at 0 ms."""
+    runs = [_result(100, model_id="a"), _result(101, model_id="b")]
+    ttft_ax, gap_ax = latency_distribution(runs, by="model_id").axes[:2]
+    assert ttft_ax.get_ylim()[0] == 0 and gap_ax.get_ylim()[0] == 0
+    assert ttft_ax.get_ylim()[1] >= 101
+
+
 def test_latency_distribution_bad_inputs_say_what_to_do() -> None:
     with pytest.raises(ValueError, match="no attribute 'colour'"):
         latency_distribution([_result()], by="colour")

@@ -2,7 +2,8 @@
 
 Standard library only: this runs under whatever Python the learner typed, before the course's virtual
 environment exists. uv itself comes from PyPI (`pip install uv`, the wheel carries the binary) into a small
-virtual environment of its own, `.uv/`, so the course's environment never holds the tool that syncs it
+virtual environment of its own in the user's cache folder (shared by every clone of the course, so a second
+clone or a fresh `.venv` needs no download), so the course's environment never holds the tool that syncs it
 (an exact sync would remove it, and Windows cannot delete a running program).
 """
 
@@ -20,8 +21,19 @@ REPO = Path(__file__).resolve().parents[2]
 # Bump it here (and run `make lock`) to move on.
 UV_VERSION = "0.13.8"
 DEFAULT_VENV = REPO / ".venv"
-UV_HOME = REPO / ".uv"
 LOCK = REPO / "uv.lock"
+
+
+def _user_cache() -> Path:
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+# COURSE_UV_HOME moves it (the install test and the cold-cache measurement start from an empty one).
+UV_HOME = Path(os.environ.get("COURSE_UV_HOME") or _user_cache() / "bedrock-streaming-course" / f"uv-{UV_VERSION}")
 
 
 class CourseError(RuntimeError):
@@ -58,15 +70,14 @@ def run(command: Sequence[str | Path], *, env: dict[str, str] | None = None, wha
 
 
 def find_uv(wheelhouse: Path | None = None) -> Path:
-    """uv at the pinned version: COURSE_UV if set, else `.uv/` (installed from PyPI or the wheelhouse once)."""
+    """uv at the pinned version: COURSE_UV if set, else UV_HOME's (installed from PyPI or the wheelhouse once)."""
     explicit = os.environ.get("COURSE_UV")
     if explicit:
         return Path(explicit)
     uv = venv_script(UV_HOME, "uv")
     if uv.exists() and _uv_version(uv) == UV_VERSION:
         return uv
-    print(f"Installing uv {UV_VERSION} into {UV_HOME.name}/ (once; it installs the course's locked packages)",
-          flush=True)  # fmt: skip
+    print(f"Installing uv {UV_VERSION} into {UV_HOME} (once; it installs the course's locked packages)", flush=True)
     venv.create(UV_HOME, with_pip=True, clear=True)
     source = ["--no-index", "--find-links", str(wheelhouse)] if wheelhouse else []
     run([venv_python(UV_HOME), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *source,
@@ -100,14 +111,15 @@ def sync(venv_dir: Path, extras: Sequence[str], *, exact: bool, wheelhouse: Path
     exact=False keeps packages outside these extras (`lab` on the environment `test` made keeps the test
     tools), while every package of the extras still gets its locked version.
     """
-    uv = find_uv(wheelhouse)
+    if wheelhouse:
+        _install_from_wheelhouse(venv_dir, wheelhouse)
+        return
+    uv = find_uv()
     command: list[str | Path] = [uv, "sync", "--locked", "--python", base_python()]
     for extra in extras:
         command += ["--extra", extra]
     if not exact:
         command.append("--inexact")
-    if wheelhouse:
-        command += ["--offline", "--no-index", "--find-links", str(wheelhouse)]
     print(f"Installing the locked {' + '.join(extras)} set into {venv_dir}", flush=True)
     try:
         run(command, env=uv_env(venv_dir), what="uv sync")
@@ -116,6 +128,25 @@ def sync(venv_dir: Path, extras: Sequence[str], *, exact: bool, wheelhouse: Path
             f"{error}\nIf uv says the lockfile needs to be updated, pyproject.toml changed: run `make lock` "
             "(or `python -m helpers.course lock`) and commit uv.lock."
         ) from None
+
+
+def _install_from_wheelhouse(venv_dir: Path, wheelhouse: Path) -> None:
+    """The lab set from a wheelhouse with every index switched off, at the versions and hashes it was built for.
+
+    `uv sync` cannot: it fetches a locked package from the URL in uv.lock, and re-resolving against the folder
+    would no longer be the lock. The wheelhouse carries the lock's own export (`make wheelhouse` wrote it).
+    """
+    requirements = wheelhouse / "requirements.lock.txt"
+    if not requirements.is_file():
+        raise CourseError(f"{wheelhouse} has no requirements.lock.txt: rebuild it with `make wheelhouse`")
+    uv = find_uv(wheelhouse)
+    env = uv_env(venv_dir)
+    print(f"Installing the locked lab set from {wheelhouse} into {venv_dir} (no index)", flush=True)
+    if not venv_python(venv_dir).exists():
+        run([uv, "venv", "--quiet", "--python", base_python(), venv_dir], env=env, what="uv venv")
+    offline = ["--offline", "--no-index", "--find-links", wheelhouse, "--python", venv_python(venv_dir)]
+    run([uv, "pip", "install", "--quiet", *offline, "-r", requirements], env=env, what="uv pip install")
+    run([uv, "pip", "install", "--quiet", *offline, "--no-deps", "-e", REPO], env=env, what="uv pip install")
 
 
 def lock(*, upgrade: bool = False, check: bool = False) -> None:
@@ -135,6 +166,8 @@ def wheelhouse(target: Path) -> int:
     requirements = target / "requirements.lock.txt"
     run([uv, "export", "--locked", "--extra", "lab", "--no-emit-project", "--format", "requirements.txt",
          "--quiet", "--output-file", requirements], env=uv_env(DEFAULT_VENV), what="uv export")  # fmt: skip
+    if not venv_python(UV_HOME).exists():  # uv came from COURSE_UV: UV_HOME is still where pip lives
+        venv.create(UV_HOME, with_pip=True)
     pip = [venv_python(UV_HOME), "-m", "pip", "--disable-pip-version-check"]
     # The hashes uv wrote put pip in hash-checking mode: a wheel that differs from the lock is refused.
     run([*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", target, "-r", requirements], what="pip wheel")

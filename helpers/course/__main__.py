@@ -2,6 +2,7 @@
 
     python -m helpers.course lab          # install the locked lab set into .venv, open JupyterLab on lesson 0
     python -m helpers.course test         # install the locked test set, then ruff, pytest and nbval
+    python -m helpers.course test tests/helpers -x    # ... then pytest on what you name
     python -m helpers.course endpoint     # the local Bedrock endpoint as a server (options pass through)
     python -m helpers.course dry-run      # every lesson with papermill on the aws backend
     python -m helpers.course site         # the lessons as a static site in build/site/
@@ -84,9 +85,11 @@ def cmd_test(options: argparse.Namespace) -> int:
     sync(options.venv, ["dev"], exact=True)
     if options.fast:
         return _in_venv(options.venv, ["-m", "pytest", "tests", "-m", "not browser and not notebooks", *options.args])
+    if options.args:  # `test tests/helpers -x`: pytest on what was named, nothing else
+        return _in_venv(options.venv, ["-m", "pytest", *options.args])
     steps = (
         ["-m", "ruff", "check", "."],
-        ["-m", "pytest", "tests", *options.args],
+        ["-m", "pytest", "tests"],
         ["-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "--nbval-sanitize-with",
          "notebooks/sanitize.cfg", "-p", "no:cacheprovider"],
     )  # fmt: skip

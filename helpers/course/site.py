@@ -2,8 +2,9 @@
 
 Sphinx with myst-nb reads every ``notebooks/NN_*.ipynb`` with the outputs stored in it (nothing is executed)
 and sphinx-book-theme gives it a table of contents and previous/next links; all three are on PyPI and
-bring their styles and scripts with them, so the build downloads nothing. Jupyter Book 2 and mystmd would
-need Node.js and fetch their site template from outside the package registries at build time.
+bring their styles and scripts with them, so the build downloads nothing. Jupyter Book 2 (PyPI) runs mystmd,
+a Node.js program, and mystmd's HTML build fetches its site theme as a template archive at build time, from
+outside the package registries (mystmd.org guide, "Website Templates" and "theme developer").
 
 A widget output has no live kernel on a web page. The course's live view stores a static copy (HTML with a
 plain-text fallback) beside its widget, so the widget's own output is dropped here and myst-nb is told not

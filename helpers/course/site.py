@@ -28,6 +28,7 @@ TITLE = "Streaming Claude on Amazon Bedrock"
 
 CONF = f'''# Written by helpers/course/site.py on every build; edit it there.
 project = {TITLE!r}
+author = "the course's authors"
 html_title = project
 extensions = ["myst_nb"]
 root_doc = "index"
@@ -82,7 +83,7 @@ def stage(source: Path, notebooks: list[Path]) -> list[tuple[str, str]]:
         entries.append((path.stem, _title(notebook, path.stem)))
     for stale in set(source.glob("*.ipynb")) - {source / path.name for path in notebooks}:
         stale.unlink()
-    table = "\n".join(f"{number}. [{title}]({stem}.ipynb)" for number, (stem, title) in enumerate(entries, 1))
+    table = "\n".join(f"- [{title}]({stem}.ipynb)" for stem, title in entries)  # the titles carry their numbers
     index = (
         f"# {TITLE}\n\n"
         "A hands-on course on streaming Claude's answers from Amazon Bedrock with Python: the request body, "

@@ -138,5 +138,5 @@ def test_lesson_page_shows_the_lesson_with_its_stored_outputs(site: str, page: o
 
 def test_index_lists_every_lesson_in_order(site: str, page: object) -> None:
     page.goto(f"{site}/index.html", wait_until="load")  # type: ignore[attr-defined]
-    links = page.locator("main ol a").evaluate_all("links => links.map(a => a.getAttribute('href'))")  # type: ignore[attr-defined]
+    links = page.locator("main article ul a").evaluate_all("links => links.map(a => a.getAttribute('href'))")  # type: ignore[attr-defined]
     assert links == [f"{p.stem}.html" for p in LESSONS]

@@ -20,8 +20,14 @@ COURSE = $(PYTHON) -m helpers.course --venv $(VENV)
 WHEELHOUSE ?=
 WHEELHOUSE_ARG := $(if $(WHEELHOUSE),--wheelhouse $(WHEELHOUSE),)
 
+# The stamp says "the test set is installed" to scripts that wait for it (the target of the same name works too).
 install-dev:
 	$(COURSE) install dev
+	touch $(VENV)/.installed-stamp
+
+$(VENV)/.installed-stamp: pyproject.toml uv.lock
+	$(COURSE) install dev
+	touch $@
 
 # Re-resolve uv.lock after a change to pyproject.toml (keeps every other pin); `make upgrade` moves every
 # package to its newest allowed version. Commit uv.lock with the change.

@@ -1,64 +1,63 @@
 # Two commands do all the set-up on a fresh clone: `make lab` and `make test`.
+# Every target that installs or starts the course calls the launcher, `python -m helpers.course` (the same
+# commands without make, on any OS: see README): it installs uv from PyPI once (into your cache folder), then exactly the
+# versions in uv.lock into $(VENV). After editing pyproject.toml's dependencies, `make lock` re-resolves uv.lock.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
+COURSE = $(PYTHON) -m helpers.course --venv $(VENV)
 
-.PHONY: lab wheelhouse dry-run test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean \
-	examples-toolchains examples-build examples-test examples-clean
+.PHONY: lab install-dev lock upgrade wheelhouse dry-run site test test-fast lint browser chromium benchmark endpoint \
+	refresh-notebooks clean examples-toolchains examples-build examples-test examples-clean
 
-# Two installs (install_extra: extra, pip source options): the lab set for learners (`make lab`: what the lessons need, no test tools) and the
-# dev set for tests (`make test`: the lab set plus pytest, playwright, ruff, ...). pyproject.toml is the list.
+# Two sets: the lab set for learners (`make lab`: what the lessons need, no test tools) and the dev set for
+# tests (`make test`: the lab and site sets plus pytest, playwright, ruff, ...). pyproject.toml lists them,
+# uv.lock pins every package of both (with hashes).
 # A room with no internet: `make wheelhouse` on a connected machine, copy the folder, and `make lab` installs
 # from ./wheelhouse (or WHEELHOUSE=dir) with the package index switched off.
-LAB_STAMP := $(VENV)/.lab-stamp
-WHEELHOUSE ?= $(wildcard wheelhouse)
-PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
+WHEELHOUSE ?=
+WHEELHOUSE_ARG := $(if $(WHEELHOUSE),--wheelhouse $(WHEELHOUSE),)
 
-define install_extra
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")"'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(if $(2),,$(PY) -m pip install --quiet --upgrade pip)
-	$(PY) -m pip install --quiet $(2) -e '.[$(1)]'
-endef
+# The stamp says "the test set is installed" to scripts that wait for it (the target of the same name works too).
+install-dev:
+	$(COURSE) install dev
+	touch $(VENV)/.installed-stamp
 
-$(STAMP): pyproject.toml
-	$(call install_extra,dev,)
-	touch $(LAB_STAMP) $(STAMP)
+$(VENV)/.installed-stamp: pyproject.toml uv.lock
+	$(COURSE) install dev
+	touch $@
 
-$(LAB_STAMP): pyproject.toml
-	$(call install_extra,lab,$(PIP_SOURCE))
-	touch $(LAB_STAMP)
+# Re-resolve uv.lock after a change to pyproject.toml (keeps every other pin); `make upgrade` moves every
+# package to its newest allowed version. Commit uv.lock with the change.
+lock:
+	$(COURSE) lock
 
-# Wheels for the lab set (and the build backend, for the editable install) into ./wheelhouse. Build it on
-# the same OS, CPU and Python version as the learners' machines; for a mixed room run it once on each kind
-# into the same folder (pip picks the matching wheel).
+upgrade:
+	$(COURSE) lock --upgrade
+
+# Wheels for the locked lab set, uv and the build backend into ./wheelhouse. Build it on the same OS, CPU and
+# Python version as the learners' machines; for a mixed room run it once on each kind into the same folder.
 WHEELHOUSE_DIR ?= wheelhouse
 wheelhouse:
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip wheel --quiet --wheel-dir $(WHEELHOUSE_DIR) '.[lab]' 'setuptools>=68' wheel
-	rm -f $(WHEELHOUSE_DIR)/bedrock_streaming_course-*.whl
-	@echo "$$(ls $(WHEELHOUSE_DIR) | wc -l) wheels in $(WHEELHOUSE_DIR); copy it beside the course and run make lab"
+	$(COURSE) wheelhouse $(WHEELHOUSE_DIR)
 
-# JupyterLab on the course; every lesson uses the embedded local endpoint unless BEDROCK_BACKEND=aws.
-# lab-config/ (added to JUPYTER_CONFIG_PATH, nothing written to your own Jupyter settings) turns off the news
-# pop-up and update checks, and starts kernels with transport encryption (see lab-config/README.md). The browser
-# opens on the first lesson. As root (containers, workshop VMs) Jupyter refuses to start without --allow-root.
-FIRST_LESSON := $(notdir $(firstword $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))))
-LAB_CONFIG := $(CURDIR)/lab-config
-lab: $(LAB_STAMP)
-	@echo "Starting JupyterLab on the course. Begin with $(FIRST_LESSON) (it opens in the browser)."
-	JUPYTER_CONFIG_PATH=$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
-	BEDROCK_BACKEND=$${BEDROCK_BACKEND:-local} $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
-	  --LabApp.default_url=/lab/tree/$(FIRST_LESSON) \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
+# JupyterLab on the course (the launcher's `lab`): every lesson uses the embedded local endpoint unless
+# BEDROCK_BACKEND=aws. lab-config/ goes on JUPYTER_CONFIG_PATH (nothing written to your own Jupyter settings:
+# no news pop-up or update checks, encrypted kernel transport, see lab-config/README.md); the browser opens on
+# the first lesson; as root (containers, workshop VMs) it adds --allow-root.
+lab:
+	$(COURSE) $(WHEELHOUSE_ARG) lab $(LAB_ARGS)
 
 # The instructor's dry run: every lesson with papermill on the aws backend, one line per lesson.
 # DRY_RUN_ARGS="--only 00 05" for some lessons, "--backend local" to time the offline course.
-dry-run: $(LAB_STAMP)
-	$(PY) -m tools.dry_run $(DRY_RUN_ARGS)
+dry-run:
+	$(COURSE) dry-run $(DRY_RUN_ARGS)
+
+# The lessons with their stored outputs as a static site in build/site/ (open build/site/index.html).
+site:
+	$(COURSE) site
 
 # Debian's Chromium for the browser test. In CI (root) it is installed when missing;
 # elsewhere the browser test skips with a message saying how to install it.
@@ -71,28 +70,28 @@ chromium:
 	  fi; \
 	fi
 
-lint: $(STAMP)
+lint: install-dev
 	$(PY) -m ruff check .
 
-# Everything CI runs: lint, unit/conformance/browser/examples tests, then nbval over the stored notebooks.
-test: $(STAMP) chromium lint examples-build
-	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+# Everything CI runs (the launcher's `test`): lint, unit/conformance/browser/examples tests, then nbval over the
+# stored notebooks. Chromium and the examples' builds come first: they need apt and make.
+test: chromium examples-build
+	$(COURSE) test
 
-test-fast: $(STAMP)
-	$(PY) -m pytest tests -m "not browser and not notebooks"
+test-fast:
+	$(COURSE) --fast test
 
-browser: $(STAMP) chromium
+browser: install-dev chromium
 	$(PY) -m pytest tests -m browser
 
-benchmark: $(STAMP)
+benchmark: install-dev
 	$(PY) -m benchmarks --json
 
-endpoint: $(STAMP)
-	$(PY) -m helpers.local_bedrock
+endpoint:
+	$(COURSE) endpoint
 
 clean: examples-clean
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) build .pytest_cache .ruff_cache test-artifacts
 
 # AWS's streaming example in JavaScript, Java and Go (examples/): each build downloads what its lock or
 # build file pins (npm's, Maven's and Go's own caches keep it between runs) and is redone only when its
@@ -118,7 +117,7 @@ $(EXAMPLES_JAR): examples/java/pom.xml $(wildcard examples/java/src/main/java/ex
 $(EXAMPLES_GO): examples/go/go.mod examples/go/go.sum $(wildcard examples/go/*.go) | examples-toolchains
 	cd examples/go && GOTOOLCHAIN=local go build -mod=readonly -o stream-claude .
 
-examples-test: $(STAMP) examples-build
+examples-test: install-dev examples-build
 	$(PY) -m pytest tests/examples -m examples
 
 examples-clean:
@@ -126,7 +125,7 @@ examples-clean:
 
 # Re-execute lessons in place on the local backend and store their outputs (NB=notebooks/03_*.ipynb for one).
 NB ?= notebooks/[0-9][0-9]_*.ipynb
-refresh-notebooks: $(STAMP)
+refresh-notebooks: install-dev
 	for nb in $(NB); do \
 	  BEDROCK_BACKEND=local $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False \

@@ -134,7 +134,7 @@ class LogRecord:
     sha256: str
     body: Any  # the parsed request when valid, else the first 512 characters received
     status: int = 200
-    outcome: str = "streaming"  # refused: <reason> / done / stopped by the page / error: <type> / replaced
+    outcome: str = "streaming"  # refused: <reason> / done / error: <type> / stopped: page left / stopped: replaced…
     events_sent: int = 0
     upstream_closed_ms: float | None = None  # from the page's disconnect to the upstream connection closed
 
@@ -325,24 +325,29 @@ async def relay_events(upstream: Upstream, config: RelayConfig, record: LogRecor
 
 
 class RelayResponse(StreamingResponse):
-    """An SSE response that stops its upstream however it ends: finished, or the page gone.
+    """An SSE response that stops its upstream however it ends (finished, or the page gone), then logs the call.
 
     The stop sits here, around the whole response, not in the generator's ``finally``: when the page
     disconnects the server cancels the response, and a generator suspended at a ``yield`` is only closed
     later, whenever it is garbage-collected.
     """
 
-    def __init__(self, content: AsyncIterator[str], upstream: Upstream) -> None:
+    def __init__(self, content: AsyncIterator[str], upstream: Upstream, on_finished: Callable[[], None]) -> None:
         # no-transform and X-Accel-Buffering keep proxies (nginx, CDNs) from buffering the stream whole.
         super().__init__(content, media_type="text/event-stream",
                          headers={"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"})
         self.upstream = upstream
+        self.on_finished = on_finished
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.upstream.stop("page left")
+            try:
+                await asyncio.wait_for(asyncio.shield(self.upstream.closed.wait()), 5)
+            finally:
+                self.on_finished()
 
 
 # ---- the app -------------------------------------------------------------------------------------------------
@@ -380,14 +385,17 @@ def create_app(config: RelayConfig) -> Starlette:
         def closed(upstream: Upstream) -> None:
             if open_streams.get(page_id) is upstream:
                 del open_streams[page_id]
-            outcome = record.outcome
-            if upstream.stop_reason_local and outcome == "streaming":
-                outcome = f"stopped: {upstream.stop_reason_local}"
-            relay_log.finished(record, outcome=outcome, upstream_closed_ms=upstream.closed_ms)
 
         upstream = start_upstream(config, wanted, closed)
         open_streams[page_id] = upstream
-        return RelayResponse(relay_events(upstream, config, record), upstream)
+
+        def finished() -> None:
+            outcome = record.outcome  # "done" or "error: ..." once the page was sent the last event
+            if outcome == "streaming":
+                outcome = f"stopped: {upstream.stop_reason_local or 'page left'}"
+            relay_log.finished(record, outcome=outcome, upstream_closed_ms=upstream.closed_ms)
+
+        return RelayResponse(relay_events(upstream, config, record), upstream, finished)
 
     async def show_log(_: Request) -> Response:
         return JSONResponse([r.__dict__ for r in relay_log.records])

@@ -372,15 +372,20 @@ def create_app(config: RelayConfig) -> Starlette:
             return JSONResponse({"error": "bad_request", "message": str(err)}, status_code=400)
         record.body = wanted
         page_id = wanted["page_id"]
-        previous = open_streams.get(page_id)
-        if previous is None and len(open_streams) >= config.max_open_streams:
+        if page_id not in open_streams and len(open_streams) >= config.max_open_streams:
             relay_log.finished(record, status=503, outcome="refused: too many open streams")
             return JSONResponse({"error": "busy", "message": "too many streams open; try again shortly"},
                                 status_code=503, headers={"retry-after": "5"})
-        if previous is not None:
-            # One page, one upstream stream: a new question from the same page ends the old answer first.
+        # One page, one upstream stream: a new question from the same page ends the old answer first. A loop,
+        # because two requests from one page may both wait here: the later one then stops the earlier's stream.
+        while (previous := open_streams.get(page_id)) is not None:
             previous.stop("replaced by a newer request from the page")
-            await asyncio.wait_for(previous.closed.wait(), 5)
+            try:
+                await asyncio.wait_for(asyncio.shield(previous.closed.wait()), 5)
+            except TimeoutError:
+                relay_log.finished(record, status=503, outcome="refused: the page's previous stream did not close")
+                return JSONResponse({"error": "busy", "message": "the previous answer is still closing; try again"},
+                                    status_code=503, headers={"retry-after": "1"})
 
         def closed(upstream: Upstream) -> None:
             if open_streams.get(page_id) is upstream:

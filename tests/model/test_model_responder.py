@@ -246,17 +246,28 @@ def test_weather_prompt_calls_the_tool_with_schema_valid_input() -> None:
     check_consistent(p)
 
 
-def test_tool_input_streams_as_several_json_pieces() -> None:
-    p = plan(body("What's the weather in Lisbon?", tools=[WEATHER_TOOL]))
-    pieces = [
-        c.payload["delta"]["partial_json"]
-        for c in p.chunks
-        if c.payload["type"] == "content_block_delta" and c.payload["delta"]["type"] == "input_json_delta"
-    ]
+def tool_input_deltas(p: ResponsePlan) -> list[tuple[str, int]]:
+    return [(c.payload["delta"]["partial_json"], c.output_tokens) for c in p.chunks
+            if c.payload["type"] == "content_block_delta" and c.payload["delta"]["type"] == "input_json_delta"]
+
+
+def test_tool_input_streams_as_several_json_pieces_with_fine_grained_tool_streaming() -> None:
+    p = plan(body("What's the weather in Lisbon?", tools=[WEATHER_TOOL],
+                  anthropic_beta=["fine-grained-tool-streaming-2025-05-14"]))
+    pieces = [piece for piece, _ in tool_input_deltas(p)]
     assert len([x for x in pieces if x]) > 3
     assert json.loads("".join(pieces)) == tool_block(p)["input"]
     start = [c.payload for c in p.chunks if c.payload["type"] == "content_block_start"][-1]
     assert start["content_block"]["input"] == {}
+
+
+def test_tool_input_arrives_in_a_few_large_deltas_without_fine_grained_tool_streaming() -> None:
+    # BerriAI/litellm#30230, earendil-works/pi#7375: without the beta the input is buffered, then flushed.
+    p = plan(body("What's the weather in Lisbon?", tools=[WEATHER_TOOL]))
+    deltas = [(piece, tokens) for piece, tokens in tool_input_deltas(p) if piece]
+    assert 1 <= len(deltas) <= 2
+    assert all(tokens >= 5 for _, tokens in deltas)  # each one waits for many tokens' worth of generation
+    assert json.loads("".join(piece for piece, _ in deltas)) == tool_block(p)["input"]
 
 
 def test_calculator_gets_the_expression_from_the_prompt() -> None:

@@ -216,6 +216,23 @@ def _tool_follow_up(body: dict) -> str | None:
 
 
 _CONTEXT_WINDOW_BETA = "model-context-window-exceeded-2025-08-26"
+# Fine-grained tool streaming (AWS Bedrock user guide, "Anthropic Claude Messages API" tool use, "Fine-grained
+# tool streaming"): with this beta, tool input streams as the model writes it. Without it the model's input is
+# buffered server-side and flushed late in a few large input_json_delta events (reported by users: a 368 s gap,
+# then one burst, earendil-works/pi#7375; buffered per parameter, hydro-project/infinity#127; BerriAI/litellm#30230).
+_FINE_GRAINED_TOOL_BETA = "fine-grained-tool-streaming-2025-05-14"
+# UNCONFIRMED: how many deltas a buffered tool input arrives in (reports differ: one burst, or one per parameter).
+BUFFERED_TOOL_INPUT_DELTAS = 2
+
+
+def _tool_input_deltas(stream: _Stream, pieces: list[str], body: dict) -> list[tuple[dict, int]]:
+    """Small deltas as the input is written with the fine-grained beta; a few large, late ones without."""
+    if _FINE_GRAINED_TOOL_BETA in (body.get("anthropic_beta") or []):
+        return stream.text_deltas(pieces, "input_json_delta", "partial_json")
+    size = max(1, -(-len(pieces) // BUFFERED_TOOL_INPUT_DELTAS))
+    groups = [pieces[i : i + size] for i in range(0, len(pieces), size)]
+    # Each delta carries all its tokens, so the pacing puts the wait for all of them before it: late.
+    return [({"type": "input_json_delta", "partial_json": "".join(g)}, len(g)) for g in groups]
 
 
 def _special_stop(flags: set[str], body: dict, model: ModelInfo) -> str | None:
@@ -305,7 +322,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         # Real ids: "toolu_bdrk_01" + 22 characters, new on every call (captures ims_*_tool_use).
         tool_id = "toolu_bdrk_01" + _base62(_call_digest(body, seed, call, "tool"), 22)
         deltas = [({"type": "input_json_delta", "partial_json": ""}, 0)]
-        deltas += stream.text_deltas(pieces, "input_json_delta", "partial_json")
+        deltas += _tool_input_deltas(stream, pieces, body)
         stream.block({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}}, deltas)
         stream.content.append(
             {"type": "tool_use", "id": tool_id, "name": tool["name"], "input": _parse_or_empty(partial)}

@@ -10,6 +10,10 @@ code reads like AWS's own examples. ``backend=None`` reads ``BEDROCK_BACKEND``
 - ``"aws"`` uses boto3's standard credential chain (profile, env vars, SSO, instance role);
   region from the argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``.
 
+``messages_client(backend, region)`` is the other way in, the one AWS's 2026 workshop teaches for Claude: the
+anthropic SDK's base ``Anthropic`` client on the Messages API (``…/anthropic``) with a short-term Bedrock API key
+from ``aws-bedrock-token-generator``; the same code on both backends.
+
 ``resolve_backend(backend, region)`` turns a lesson's ``None`` parameters into the environment's
 choice (``BEDROCK_BACKEND``, ``AWS_REGION``), so ``BEDROCK_BACKEND=aws make lab`` switches every lesson.
 
@@ -28,10 +32,11 @@ import atexit
 import json
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, Credentials
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
@@ -60,8 +65,12 @@ from helpers.bedrock_rules.messages import (
 from helpers.errors import PayloadError, PreflightError
 from helpers.payloads import model_fix, validate_body
 
+if TYPE_CHECKING:  # the anthropic SDK is in the lab extra, not a core dependency: imported when a client is built
+    import anthropic
+
 __all__ = [
     "bedrock_runtime",
+    "messages_client",
     "local_server",
     "backend_name",
     "aws_region",
@@ -165,6 +174,47 @@ def bedrock_runtime(backend: str | None = None, region: str | None = None, **loc
     return boto3.client("bedrock-runtime", region_name=aws_region(region), **client_kwargs)
 
 
+class _PlaceholderCredentials(CredentialProvider):
+    """Hands ``provide_token`` the local endpoint's placeholder keys, as the boto3 clients use them."""
+
+    METHOD = "local-placeholder"
+
+    def load(self) -> Credentials:
+        return Credentials("local", "local")
+
+
+def messages_client(backend: str | None = None, region: str | None = None, **local_options: Any) -> anthropic.Anthropic:
+    """The anthropic SDK's base ``Anthropic`` client on Bedrock's Messages API, built as AWS's workshop builds it.
+
+    On ``"aws"``: ``base_url`` is ``https://bedrock-runtime.{region}.amazonaws.com/anthropic`` (or
+    ``$AWS_ENDPOINT_URL_BEDROCK_RUNTIME/anthropic`` when set, the room endpoint or stand-in boto3 also follows),
+    and ``api_key`` is ``provide_token(region=region)``: a short-term Bedrock API key signed from the default
+    AWS credential chain, valid in that region for at most 12 hours (build a new client after that).
+    On ``"local"``: the same call, with the embedded endpoint's ``…/anthropic`` and a token signed from its
+    placeholder keys. ``local_options`` are as for ``bedrock_runtime``. Needs the lab extra (``anthropic``,
+    ``aws-bedrock-token-generator``).
+    """
+    # AWS's amazon-bedrock-workshop, 01_Inference_APIs/01_Inference_APIs.ipynb section 4 (2026): "the base
+    # `Anthropic` client (recommended)", base_url on bedrock-runtime …/anthropic, api_key=provide_token(region=...).
+    from anthropic import Anthropic
+    from aws_bedrock_token_generator import provide_token
+
+    name = backend_name(backend)
+    region = aws_region(region)
+    if name == "local":
+        base_url = _local(local_options).anthropic_base_url
+        # provide_token only calls .load() on the provider (aws_bedrock_token_generator/__init__.py, 1.1.0).
+        api_key = provide_token(region=region, aws_credentials_provider=_PlaceholderCredentials())
+        return Anthropic(base_url=base_url, api_key=api_key)
+    for option in _LESSON_PARAMETERS:
+        local_options.pop(option, None)
+    if local_options:
+        raise ValueError(f"{sorted(local_options)} only apply to the local backend; remove them for backend='aws'")
+    # The anthropic SDK does not read boto3's AWS_ENDPOINT_URL_BEDROCK_RUNTIME; lessons 7 and 11 pass it on too.
+    host = os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or f"https://bedrock-runtime.{region}.amazonaws.com"
+    return Anthropic(base_url=f"{host.rstrip('/')}/anthropic", api_key=provide_token(region=region))
+
+
 @atexit.register
 def _stop_servers() -> None:
     for server in list(_servers.values()):
@@ -187,12 +237,23 @@ _ACCESS_FLOW = (
     "page), and an IAM policy or SCP may deny the model"
 )
 
-_API_NAMES = {
-    # Not "ARN-versioned ids": Opus 4.6 (anthropic.claude-opus-4-6-v1) and Sonnet 4.6 (anthropic.claude-sonnet-4-6)
-    # are on this integration without a -v1:0 suffix (AWS model cards).
-    "arn_versioned": "InvokeModel / Converse (the legacy integration)",
-    "messages_api": "the Messages API at /anthropic/v1/messages (also InvokeModel through its profile ids)",
-}
+# Every current Claude model answers InvokeModel / Converse (the newest through their profile ids: anthropic SDK
+# example, AWS quickstart); the Messages API route serves the models whose AWS card lists Messages, Haiku 4.5
+# included (AWS's amazon-bedrock-workshop, 01_Inference_APIs §4, 2026, calls it there; AWS's Haiku 4.5 card).
+_INVOKE = "InvokeModel / Converse"
+_MESSAGES_ROUTE = "the Messages API at /anthropic/v1/messages"
+# Until the catalogue says it per model (issue 19), the rows whose card lists Messages besides the Messages-API family.
+_MESSAGES_ROUTE_ALSO = frozenset({"anthropic.claude-haiku-4-5-20251001-v1:0"})
+
+
+def _on_messages_route(info: ModelInfo) -> bool:
+    """Does Bedrock's Messages API route serve this model? The catalogue's own rule once it has one."""
+    from helpers.bedrock_rules import catalogue
+
+    rule = getattr(catalogue, "serves_messages_route", None)
+    if rule is not None:
+        return bool(rule(info))
+    return info.integration == "messages_api" or info.base_id in _MESSAGES_ROUTE_ALSO
 
 
 def _adaptive_model() -> ModelInfo | None:
@@ -352,8 +413,9 @@ def describe_model(model_id: str, *, region: str | None = None) -> str:
     except ModelLookupError as exc:
         return f"refused ({exc.status} {exc.error_type}): {_model_sentence(exc.reason, model_id, aws_region(region))}"
     thinking = "+".join(info.thinking) or "none"
+    apis = f"{_INVOKE} and {_MESSAGES_ROUTE}" if _on_messages_route(info) else _INVOKE
     return (
-        f"{info.name} ({info.lifecycle}), served by {_API_NAMES.get(info.integration, info.integration)}; "
+        f"{info.name} ({info.lifecycle}), served by {apis}; "
         f"up to {info.max_output_tokens:,} output tokens; thinking: {thinking}"
     )
 

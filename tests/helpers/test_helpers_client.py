@@ -132,6 +132,8 @@ def test_preflight_error_shows_as_one_sentence_in_ipython(client: Any) -> None:
 
 def test_describe_model_never_raises() -> None:
     assert describe_model(HAIKU).startswith("Claude Haiku 4.5 (Active), served by InvokeModel / Converse")
+    # AWS's amazon-bedrock-workshop (01_Inference_APIs §4, 2026) calls Haiku 4.5 on the Messages API route.
+    assert "/anthropic/v1/messages" in describe_model(HAIKU)
     assert "/anthropic/v1/messages" in describe_model("global.anthropic.claude-opus-4-7")
     refused = describe_model(RETIRED)
     assert refused.startswith("refused (404 ResourceNotFoundException)") and HAIKU in refused

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Literal
@@ -47,7 +47,7 @@ __all__ = [
     "ThinkingMode",
     "current_models",
     "identify_model",
-    "messages_route_id",
+    "resolve_messages_model",
     "recommended_replacement",
     "resolve_model",
     "serves_messages_route",
@@ -574,8 +574,14 @@ def serves_messages_route(info: ModelInfo) -> bool:
     return MESSAGES_ROUTE_SERVES_UNCONFIRMED and info.base_id in MESSAGES_ROUTE_UNCONFIRMED
 
 
-def messages_route_id(model_id: str, host: MessagesHost) -> str:
-    """The id ``resolve_model`` judges: a mantle short id becomes its base id; anything else is unchanged."""
-    if host == "bedrock-mantle" and MANTLE_SHORT_IDS:
-        return MANTLE_IDS.get(model_id, model_id)
-    return model_id
+def resolve_messages_model(model_id: str, host: MessagesHost, **options: object) -> ModelInfo:
+    """``resolve_model`` for the Messages API route on ``host`` (``options``: as_of, region, inactive_account).
+
+    bedrock-runtime judges ids as InvokeModel does. A mantle short id names its model in-region, without an
+    inference profile (AWS's workshop: mantle has no cross-Region inference), so it is judged as on-demand.
+    """
+    base = MANTLE_IDS.get(model_id) if host == "bedrock-mantle" and MANTLE_SHORT_IDS else None
+    if base is None:
+        return resolve_model(model_id, **options)  # type: ignore[arg-type]
+    in_region = replace(MODELS[base], on_demand=True)
+    return resolve_model(base, models={base: in_region}, **options)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from helpers.bedrock_rules import (
     resolve_model,
     validation_message,
 )
-from helpers.bedrock_rules.catalogue import messages_route_id, serves_messages_route
+from helpers.bedrock_rules.catalogue import resolve_messages_model, serves_messages_route
 
 from .responder import PlannedChunk, ResponsePlan, plan_response
 
@@ -27,9 +27,9 @@ __all__ = [
     "Problem",
     "ResponsePlan",
     "check_body",
-    "messages_route_id",
     "parse_body",
     "plan_response",
+    "resolve_messages_model",
     "resolve_model",
     "serves_messages_route",
     "validation_message",

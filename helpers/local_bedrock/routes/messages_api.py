@@ -32,10 +32,9 @@ from ..model import (
     MAX_BODY_BYTES,
     ModelLookupError,
     check_body,
-    messages_route_id,
     parse_body,
     plan_response,
-    resolve_model,
+    resolve_messages_model,
     serves_messages_route,
 )
 from ..model.pacing import rng_for, schedule, sleep_until
@@ -316,7 +315,7 @@ class MessagesRoute:
               record: CallRecord, host: str = "bedrock-runtime") -> tuple[Any, str, Fault | None]:
         app = self.app
         try:
-            info = resolve_model(messages_route_id(model_id, host))  # type: ignore[arg-type]
+            info = resolve_messages_model(model_id, host)  # type: ignore[arg-type]
         except ModelLookupError as error:
             raise MessagesError(error.status, f"model: {error.message}") from None
         if not serves_messages_route(info):

@@ -296,3 +296,14 @@ def test_mantle_takes_the_bare_short_id(room) -> None:
                                               aws_access_key=KEY, aws_secret_key=SECRET)
     answer = client.messages.create(model="anthropic.claude-haiku-4-5", max_tokens=30, messages=PROMPT)
     assert answer.model == "claude-haiku-4-5-20251001" and answer.content[0].text
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("bedrock-mantle.us-east-1.api.aws", 200),
+    ("bedrock-runtime.us-east-1.amazonaws.com", 400),
+])
+def test_the_host_a_request_names_decides_the_short_id(server, host, status) -> None:
+    response = httpx.post(f"{server.anthropic_base_url}/v1/messages", json={
+        "model": "anthropic.claude-haiku-4-5", "max_tokens": 20, "messages": PROMPT},
+        headers={"host": host, "x-api-key": "any", "anthropic-version": "2023-06-01"})
+    assert response.status_code == status, response.text

@@ -27,6 +27,7 @@ from ..controls.faults import Fault, message_for
 from ..door.auth import ShortTermKeyRefused
 from ..door.bodies import json_text_problem
 from ..door.hangup import HangUpWatch
+from ..door.sigv4 import SignatureProblem, parse_authorization
 from ..errors import BedrockError
 from ..model import (
     MAX_BODY_BYTES,
@@ -56,7 +57,6 @@ MESSAGES_STREAM = "MessagesStream"
 # SigV4 signing names: "bedrock-mantle" is the SDK's (AnthropicBedrockMantle); "bedrock" on bedrock-runtime.
 SIGNING_NAMES = ("bedrock", "bedrock-mantle")
 MANTLE = "bedrock-mantle"  # the signing name and the host name's first label of bedrock-mantle.{region}.api.aws
-_SIGNING_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
 # The version the course's InvokeModel rules know; a dated header version maps to it (see _version).
 _BEDROCK_VERSION = "bedrock-2023-05-31"
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -168,9 +168,12 @@ def credential_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def host_of(headers: dict[str, str]) -> str:
     """Which host the request meant: bedrock-mantle if signed for it or sent to it, else bedrock-runtime."""
-    signed = _SIGNING_SERVICE.search(headers.get("authorization", ""))
-    if signed is not None:
-        return MANTLE if signed.group(1) == MANTLE else "bedrock-runtime"
+    value = headers.get("authorization", "")
+    if value.startswith("AWS4-HMAC-SHA256 "):
+        try:
+            return MANTLE if parse_authorization(value).service == MANTLE else "bedrock-runtime"
+        except SignatureProblem:
+            pass  # judged (and refused, on a locked endpoint) by the authorizer; the Host header decides here
     return MANTLE if headers.get("host", "").lower().startswith(MANTLE + ".") else "bedrock-runtime"
 
 

@@ -70,11 +70,15 @@ def _client(endpoint_url: str, api_key: str) -> Anthropic:
     return Anthropic(base_url=f"{endpoint_url}/anthropic", api_key=api_key, max_retries=0)
 
 
-def _expired_token() -> str:
-    """A key made 13 hours ago with the longest lifetime (12 h): botocore's own signer, its clock set back."""
-    then = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=13)
+def _token_made(hours_ago: float) -> str:
+    """A key with the longest lifetime (12 h) made ``hours_ago``: botocore's own signer, its clock moved."""
+    then = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=hours_ago)
     with mock.patch("botocore.auth.get_current_datetime", return_value=then.replace(tzinfo=None)):
         return provide_token(region=REGION)
+
+
+def _expired_token() -> str:
+    return _token_made(13)
 
 
 def _tampered(token: str, old: str, new: str) -> str:
@@ -163,6 +167,15 @@ def test_a_key_from_another_pair_is_refused(room, monkeypatch) -> None:
 def test_an_expired_key_is_refused(room, learner) -> None:
     with pytest.raises(anthropic.PermissionDeniedError, match="expired"):
         _client(room.endpoint_url, _expired_token()).messages.create(model=HAIKU, max_tokens=50, messages=PROMPT)
+    # 11 hours old: still inside its 12 hours (aws-bedrock-token-generator's TOKEN_DURATION = 43200 s).
+    assert _client(room.endpoint_url, _token_made(11)).messages.create(
+        model=HAIKU, max_tokens=20, messages=PROMPT).type == "message"
+
+
+def test_a_key_dated_ahead_of_the_clock_is_refused(room, learner) -> None:
+    # The rule for a signed X-Amz-Date header: more than 15 minutes from the server's clock is refused.
+    with pytest.raises(anthropic.PermissionDeniedError, match="ahead of the server's clock"):
+        _client(room.endpoint_url, _token_made(-1)).messages.create(model=HAIKU, max_tokens=50, messages=PROMPT)
 
 
 @pytest.mark.parametrize(("old", "new"), [

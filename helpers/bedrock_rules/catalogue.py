@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Literal
@@ -33,10 +33,13 @@ from .messages import (
 __all__ = [
     "CROSS_REGION_PREFIXES",
     "DEFAULT_MODEL_ID",
+    "MANTLE_IDS",
+    "MESSAGES_ROUTE_MODELS",
     "MODELS",
     "SOURCES",
     "Integration",
     "Lifecycle",
+    "MessagesHost",
     "ModelInfo",
     "ModelLookupError",
     "ModelRef",
@@ -44,8 +47,10 @@ __all__ = [
     "ThinkingMode",
     "current_models",
     "identify_model",
+    "resolve_messages_model",
     "recommended_replacement",
     "resolve_model",
+    "serves_messages_route",
 ]
 
 Integration = Literal["arn_versioned", "messages_api"]
@@ -524,3 +529,59 @@ def resolve_model(
                                fix=f"{info.name} is offered by invitation only: use {DEFAULT_MODEL_ID} or "
                                    "another current model")
     return info
+
+
+# --------------------------------------------------------------------------- the Messages API route, per host
+# POST /anthropic/v1/messages on two hosts (AWS user guide, "Inference using Anthropic Messages API", 2026:
+# bedrock-runtime.{region}.amazonaws.com/anthropic, "Recommended for new applications", and
+# bedrock-mantle.{region}.api.aws/anthropic). A request says which host it meant by its SigV4 signing name
+# ("bedrock" vs "bedrock-mantle") or its Host header.
+
+MessagesHost = Literal["bedrock-runtime", "bedrock-mantle"]
+
+# Models whose AWS card lists Messages among its supported APIs on bedrock-runtime: Claude Haiku 4.5 (AWS model
+# card; AWS's amazon-bedrock-workshop 01_Inference_APIs §4 calls it there as
+# global.anthropic.claude-haiku-4-5-20251001-v1:0) and every Messages-API-family row (Anthropic docs, "Claude in
+# Amazon Bedrock (Opus 4.7 and later)"). On bedrock-runtime the route takes the ids InvokeModel takes: profile ids,
+# and bare ids only where the model is on-demand (the same ``resolve_model`` judgement; aws-quickstart).
+MESSAGES_ROUTE_MODELS: frozenset[str] = frozenset({"anthropic.claude-haiku-4-5-20251001-v1:0"})
+# unconfirmed: the other Claude 4.x models AWS's "Endpoint availability" table lists on bedrock-runtime, whose
+# cards' Messages column no source found confirms. MESSAGES_ROUTE_SERVES_UNCONFIRMED is the one switch for them.
+MESSAGES_ROUTE_UNCONFIRMED: frozenset[str] = frozenset({
+    "anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0",
+    "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-5-20251101-v1:0",
+    "anthropic.claude-opus-4-6-v1", "anthropic.claude-sonnet-4-6",
+})
+MESSAGES_ROUTE_SERVES_UNCONFIRMED = True
+# unconfirmed (third-party course tooling, BEDROCK-2026 December update): bedrock-mantle names models by bare
+# short ids without date or version ("anthropic.claude-haiku-4-5", "anthropic.claude-opus-5"). Off: mantle is
+# judged as bedrock-runtime is. Short id -> catalogue base id; the Messages-API family's base ids are short already.
+MANTLE_SHORT_IDS = True
+MANTLE_IDS: Mapping[str, str] = MappingProxyType({
+    "anthropic.claude-haiku-4-5": "anthropic.claude-haiku-4-5-20251001-v1:0",
+    "anthropic.claude-sonnet-4-5": "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "anthropic.claude-opus-4-5": "anthropic.claude-opus-4-5-20251101-v1:0",
+    "anthropic.claude-opus-4-6": "anthropic.claude-opus-4-6-v1",
+})
+# The answer's "model" is Anthropic's name of the model (``anthropic_name``, e.g. "claude-haiku-4-5-20251001"),
+# never the id the caller sent: every InvokeModel capture shows Anthropic's name; on this route unconfirmed.
+
+
+def serves_messages_route(info: ModelInfo) -> bool:
+    """Does the Messages API route serve this model (its card lists Messages, or the unconfirmed switch is on)?"""
+    if info.integration == "messages_api" or info.base_id in MESSAGES_ROUTE_MODELS:
+        return True
+    return MESSAGES_ROUTE_SERVES_UNCONFIRMED and info.base_id in MESSAGES_ROUTE_UNCONFIRMED
+
+
+def resolve_messages_model(model_id: str, host: MessagesHost, **options: object) -> ModelInfo:
+    """``resolve_model`` for the Messages API route on ``host`` (``options``: as_of, region, inactive_account).
+
+    bedrock-runtime judges ids as InvokeModel does. A mantle short id names its model in-region, without an
+    inference profile (AWS's workshop: mantle has no cross-Region inference), so it is judged as on-demand.
+    """
+    base = MANTLE_IDS.get(model_id) if host == "bedrock-mantle" and MANTLE_SHORT_IDS else None
+    if base is None:
+        return resolve_model(model_id, **options)  # type: ignore[arg-type]
+    in_region = replace(MODELS[base], on_demand=True)
+    return resolve_model(base, models={base: in_region}, **options)  # type: ignore[arg-type]

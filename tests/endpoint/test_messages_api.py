@@ -79,7 +79,12 @@ def test_same_answer_as_the_event_stream_for_the_same_request(server, client) ->
     sse_payloads = [e.json() for e in events if e.event != "ping"]
     assert [p["type"] for p in sse_payloads] == [c["type"] for c in chunks]
     assert _text(events) == "".join(c["delta"].get("text", "") for c in chunks if c["type"] == "content_block_delta")
-    assert sse_payloads[-2] == chunks[-2]  # message_delta: same stop reason and usage
+    # message_delta: the same stop reason and output count; on this route its usage is cumulative as on
+    # Anthropic's first-party API (its streaming docs), so it repeats message_start's input count too.
+    assert sse_payloads[-2]["delta"] == chunks[-2]["delta"]
+    assert sse_payloads[-2]["usage"]["output_tokens"] == chunks[-2]["usage"]["output_tokens"]
+    assert sse_payloads[-2]["usage"]["input_tokens"] == sse_payloads[0]["message"]["usage"]["input_tokens"] > 0
+    assert "input_tokens" not in chunks[-2]["usage"]  # InvokeModel's stream: output tokens only
     assert "amazon-bedrock-invocationMetrics" in chunks[-1]
 
 
@@ -163,8 +168,11 @@ def test_beta_header_reaches_the_body_rules(server) -> None:
     ({**HEADERS, "anthropic-version": "latest"}, _body(), 400, "invalid_request_error", "anthropic-version"),
     (HEADERS, {k: v for k, v in _body().items() if k != "model"}, 400, "invalid_request_error", "model"),
     (HEADERS, _body(model="anthropic.claude-nonexistent"), 400, "invalid_request_error", "model"),
-    (HEADERS, _body(model="global.anthropic.claude-haiku-4-5-20251001-v1:0"), 404, "not_found_error",
-     "InvokeModel"),
+    # A retired model (AWS lifecycle page: Claude 3 Haiku EOL 2026-09-10): Bedrock's end-of-life words.
+    (HEADERS, _body(model="us.anthropic.claude-3-haiku-20240307-v1:0"), 404, "not_found_error", "end of its life"),
+    # An anthropic-version Anthropic's API does not know: its own words (directus-labs/extensions#285).
+    ({**HEADERS, "anthropic-version": "2023-10-01"}, _body(), 400, "invalid_request_error",
+     'anthropic-version: "2023-10-01" is not a valid version'),
     (HEADERS, _body(max_tokens=0), 400, "invalid_request_error", "max_tokens"),
     (HEADERS, _body(model=OPUS, thinking={"type": "enabled", "budget_tokens": 2000}, max_tokens=4000), 400,
      "invalid_request_error", "thinking.type.adaptive"),

@@ -136,8 +136,8 @@ def test_sdk_raises_on_an_in_band_overloaded_error(server, sdk) -> None:
 def test_sdk_gets_typed_errors_before_the_stream(server, sdk) -> None:
     with pytest.raises(anthropic.BadRequestError, match="temperature"):  # SDK 2.x's version refuses sampling
         sdk.messages.create(model=MODEL, max_tokens=50, messages=HI, extra_body={"temperature": 1})
-    with pytest.raises(anthropic.NotFoundError, match="InvokeModel"):
-        sdk.messages.create(model="global.anthropic.claude-haiku-4-5-20251001-v1:0", max_tokens=50, messages=HI)
+    with pytest.raises(anthropic.NotFoundError, match="end of its life"):  # Claude 3 Haiku: EOL 2026-09-10
+        sdk.messages.create(model="us.anthropic.claude-3-haiku-20240307-v1:0", max_tokens=50, messages=HI)
     server.faults.add(error="ThrottlingException", operation="MessagesStream")
     with pytest.raises(anthropic.RateLimitError):
         with sdk.messages.stream(model=MODEL, max_tokens=50, messages=HI) as stream:

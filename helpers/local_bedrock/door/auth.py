@@ -9,6 +9,9 @@ Refusals use the error types AWS answers with: ``InvalidSignatureException`` for
 not match, ``UnrecognizedClientException`` for an unknown access key, ``MissingAuthenticationTokenException``
 without credentials, and ``AccessDeniedException`` for a wrong Bearer token (what Bedrock answers for an
 invalid API key; its exact wording is *unconfirmed*).
+
+A locked room with key pairs also takes Bedrock's short-term API keys (``aws-bedrock-token-generator``'s
+``provide_token()``, made with one of the room's pairs) as Bearer tokens: ``api_keys.py`` checks them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,19 @@ import hmac
 from collections.abc import Iterable, Mapping
 
 from ..errors import BedrockError
+from .api_keys import TokenProblem, is_short_term_key, verify_token
 from .sigv4 import SERVICE, ParsedAuthorization, SignatureProblem, check_envelope, parse_authorization, verify
+
+# What Bedrock answers for an API key it does not accept, 403 {"Message": ...} (pasted in
+# anomalyco/opencode#47073 for an expired key, ai4s-research/open-science#53); its error type is unconfirmed.
+API_KEY_INVALID = "Authentication failed: Please make sure your API Key is valid."
+API_KEY_ERROR_TYPE = "AccessDeniedException"  # unconfirmed
+
+
+
+class ShortTermKeyRefused(BedrockError):
+    """A refused short-term API key: Bedrock's 403 on every route (the Messages route words it as Anthropic's)."""
+
 
 SigV4Keys = Mapping[str, str] | tuple[str, str] | Iterable[tuple[str, str]] | str
 
@@ -112,20 +127,30 @@ class Authorizer:
     def _accepts(self) -> str:
         kinds = []
         if self.keys:
-            kinds.append("SigV4 signatures from known access keys")
+            kinds.append("SigV4 signatures from known access keys, or short-term API keys made with them")
         if self.bearer_token is not None:
             kinds.append("one Bearer token")
         return " or ".join(kinds)
 
     def _check_bearer(self, token: str) -> None:
+        if self.keys and is_short_term_key(token) and (
+                self.bearer_token is None or not hmac.compare_digest(token.encode(), self.bearer_token.encode())):
+            try:
+                verify_token(token, self.keys)
+            except TokenProblem as problem:
+                raise ShortTermKeyRefused(403, API_KEY_ERROR_TYPE,
+                                   f"{API_KEY_INVALID} (This local endpoint refused the short-term key: {problem}.)"
+                                   ) from None
+            return
         if self.bearer_token is None:
             raise BedrockError(403, "AccessDeniedException",
                                "Authentication failed: this endpoint accepts only SigV4-signed requests "
-                               "(started with --verify-sigv4). Unset AWS_BEARER_TOKEN_BEDROCK and use "
-                               "access keys, or restart it with --bearer-token.")
+                               "(started with --verify-sigv4) and short-term keys made from them with "
+                               "provide_token(). Unset AWS_BEARER_TOKEN_BEDROCK and use access keys, or "
+                               "restart it with --bearer-token.")
         if not hmac.compare_digest(token.encode(), self.bearer_token.encode()):
-            raise BedrockError(403, "AccessDeniedException",
-                               "Authentication failed: Please make sure your API Key is valid. (This "
+            raise BedrockError(403, API_KEY_ERROR_TYPE,
+                               f"{API_KEY_INVALID} (This "
                                "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
 
     def _known(self, parsed: ParsedAuthorization) -> ParsedAuthorization:
@@ -156,4 +181,4 @@ def authorize(method: str, raw_path: bytes, headers: dict[str, str], body: bytes
     Authorizer()(method, raw_path, headers, body)
 
 
-__all__ = ["Authorizer", "authorize", "parse_key_pair", "BedrockError"]
+__all__ = ["API_KEY_INVALID", "Authorizer", "ShortTermKeyRefused", "authorize", "parse_key_pair", "BedrockError"]

@@ -15,6 +15,7 @@ from helpers.bedrock_rules import (
     resolve_model,
     validation_message,
 )
+from helpers.bedrock_rules.catalogue import resolve_messages_model, serves_messages_route
 
 from .responder import PlannedChunk, ResponsePlan, plan_response
 
@@ -28,6 +29,8 @@ __all__ = [
     "check_body",
     "parse_body",
     "plan_response",
+    "resolve_messages_model",
     "resolve_model",
+    "serves_messages_route",
     "validation_message",
 ]

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from helpers.bedrock_rules import ModelInfo
-from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
 from helpers.local_bedrock.errors import ContextWindowExceeded
+from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
 from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_input, tool_result_text
 from helpers.local_bedrock.model.tokens import count_input_tokens, split_tokens
 

@@ -7,8 +7,9 @@ InvokeModel: the catalogue and body rules (``helpers.bedrock_rules``), the respo
 schedule, the call log, the fault book and the authorizer. This module only translates the request into
 an InvokeModel body and the plan into Anthropic's JSON / SSE.
 
-Details no source confirms for the bedrock-runtime route (its response headers, whether invocation
-metrics travel, error bodies, which models it serves, the ping cadence) follow Anthropic's documented
+Which models it serves, and by which ids on each host, is catalogue data (``helpers.bedrock_rules.catalogue``,
+"the Messages API route, per host"). Details no source confirms for the bedrock-runtime route (its response
+headers, whether invocation metrics travel, error bodies, the ping cadence) follow Anthropic's documented
 Messages API and are all in the "unconfirmed" block below, so each can be changed in one place.
 """
 
@@ -23,10 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..controls.calls import recorded_body
 from ..controls.faults import Fault, message_for
+from ..door.auth import ShortTermKeyRefused
 from ..door.bodies import json_text_problem
 from ..door.hangup import HangUpWatch
+from ..door.sigv4 import SignatureProblem, parse_authorization
 from ..errors import BedrockError, ContextWindowExceeded
-from ..model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
+from ..model import (
+    MAX_BODY_BYTES,
+    ModelLookupError,
+    check_body,
+    parse_body,
+    plan_response,
+    resolve_messages_model,
+    serves_messages_route,
+)
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..wire import sse
 
@@ -45,14 +56,20 @@ MESSAGES = "Messages"  # operation names in the call log and the fault book
 MESSAGES_STREAM = "MessagesStream"
 # SigV4 signing names: "bedrock-mantle" is the SDK's (AnthropicBedrockMantle); "bedrock" on bedrock-runtime.
 SIGNING_NAMES = ("bedrock", "bedrock-mantle")
+MANTLE = "bedrock-mantle"  # the signing name and the host name's first label of bedrock-mantle.{region}.api.aws
 # The version the course's InvokeModel rules know; a dated header version maps to it (see _version).
 _BEDROCK_VERSION = "bedrock-2023-05-31"
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# Anthropic's API versions ("Versioning" page: 2023-01-01, 2023-06-01) and the one the anthropic SDK 2.x sends
+# (anthropic/_constants.py ANTHROPIC_API_VERSION = "2026-10-21" in 2.17.0; 1.x and 0.x send 2023-06-01). Any
+# other value is refused with the first-party API's text (pasted in directus-labs/extensions#285 and
+# decolua/9router#2357): anthropic-version: "2023-10-01" is not a valid version.
+API_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
+VERSION_REQUIRED = "anthropic-version: header is required"  # first-party text (PipedreamHQ/pipedream#9697)
+VERSION_INVALID = "anthropic-version: {value} is not a valid version"  # value JSON-quoted, as pasted
+
 # ---- unconfirmed: Anthropic's documented Messages API behaviour, chosen where Bedrock's is unknown ----
-# Anthropic documents this integration for "Opus 4.7 and later"; whether ARN-versioned models answer here
-# is unconfirmed. Off: they are refused with a pointer to InvokeModel.
-SERVES_ARN_VERSIONED_MODELS = False
 # From this API version on, sampling parameters are refused even at their defaults (BEDROCK-2026, SDK 2.x).
 STRICT_SAMPLING_FROM = "2026-10-21"
 # Anthropic's streaming docs show one ping after the first content_block_start; a long silence (thinking,
@@ -86,6 +103,14 @@ SSE_ERROR_FOR_EXCEPTION = {
     "validationException": "invalid_request_error",
 }
 SSE_ERROR_MESSAGES = {"overloaded_error": "Overloaded", "api_error": "Internal server error"}
+# A refused short-term API key: Bedrock's 403 (door/auth.py), worded as Anthropic's error for a 403.
+SHORT_TERM_KEY_ERROR_TYPE = "permission_error"
+# message_delta's usage as Anthropic's first-party API sends it: cumulative counts, input included (Anthropic's
+# streaming docs: "The token counts shown in the usage field of the message_delta event are cumulative", quoted
+# in cline/cline#4346; anthropic/types/message_delta_usage.py: input_tokens, cache_*_input_tokens, output_tokens).
+# InvokeModel's stream carries output_tokens only. Which the bedrock-runtime route sends is unconfirmed.
+CUMULATIVE_DELTA_USAGE = True
+_DELTA_INPUT_COUNTS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 # -------------------------------------------------------------------------------------------------------
 
 
@@ -100,6 +125,8 @@ class MessagesError(Exception):
 
     @classmethod
     def from_bedrock(cls, error: BedrockError, *, auth: bool = False) -> MessagesError:
+        if isinstance(error, ShortTermKeyRefused):  # Bedrock's 403, as for any of its routes
+            return cls(403, error.message, SHORT_TERM_KEY_ERROR_TYPE)
         if auth:  # AWS answers 403 for a bad signature or key; Anthropic's API 401 authentication_error
             return cls(401, error.message, "authentication_error")
         return cls(error.status, error.message)
@@ -139,16 +166,25 @@ def credential_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+def host_of(headers: dict[str, str]) -> str:
+    """Which host the request meant: bedrock-mantle if signed for it or sent to it, else bedrock-runtime."""
+    value = headers.get("authorization", "")
+    if value.startswith("AWS4-HMAC-SHA256 "):
+        try:
+            return MANTLE if parse_authorization(value).service == MANTLE else "bedrock-runtime"
+        except SignatureProblem:
+            pass  # judged (and refused, on a locked endpoint) by the authorizer; the Host header decides here
+    return MANTLE if headers.get("host", "").lower().startswith(MANTLE + ".") else "bedrock-runtime"
+
+
 def _version(headers: dict[str, str]) -> str:
     """The InvokeModel-body version that gives the header's version the same rules."""
     value = headers.get("anthropic-version")
     if value is None:
-        raise MessagesError(400, "anthropic-version: header is required. Send anthropic-version: 2023-06-01 "
-                                 "(the anthropic SDK sends it for you).")
+        raise MessagesError(400, VERSION_REQUIRED)
     value = value.strip()
-    if not _DATED.match(value):
-        raise MessagesError(400, f"anthropic-version: {value!r} is not a valid version; use a date such as "
-                                 "2023-06-01.")
+    if value not in API_VERSIONS or not _DATED.match(value):
+        raise MessagesError(400, VERSION_INVALID.format(value=json.dumps(value)))
     # A dated version from STRICT_SAMPLING_FROM on keeps its date: the body rules then refuse sampling
     # parameters even at defaults. Earlier versions behave as Bedrock's own version string.
     return value if value >= STRICT_SAMPLING_FROM else _BEDROCK_VERSION
@@ -253,7 +289,8 @@ class MessagesRoute:
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
             parsed, model_id, stream = _read_request(body)
-            plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record)
+            plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record,
+                                              host_of(headers))
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
                 app.calls.update(record, status=0, error="drop", done=True)
@@ -278,17 +315,21 @@ class MessagesRoute:
             await respond_error(send, error, request_id)
 
     def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
-              record: CallRecord) -> tuple[Any, str, Fault | None]:
+              record: CallRecord, host: str = "bedrock-runtime") -> tuple[Any, str, Fault | None]:
         app = self.app
         try:
-            info = resolve_model(model_id)
+            info = resolve_messages_model(model_id, host)  # type: ignore[arg-type]
         except ModelLookupError as error:
             raise MessagesError(error.status, f"model: {error.message}") from None
-        if info.integration != "messages_api" and not SERVES_ARN_VERSIONED_MODELS:
-            raise MessagesError(404, f"model: {model_id} is served through InvokeModel / Converse (Anthropic's "
-                                     "'legacy' Bedrock integration), not the Messages API. Call it with "
-                                     "invoke_model_with_response_stream, or pick Claude Opus 4.7 or later here, "
-                                     'e.g. "global.anthropic.claude-sonnet-5-5".')
+        if not serves_messages_route(info):
+            raise MessagesError(404, f"model: {model_id} is served through InvokeModel / Converse only, not the "
+                                     "Messages API. Call it with invoke_model_with_response_stream, or pick a "
+                                     'model whose AWS card lists the Messages API, e.g. '
+                                     '"global.anthropic.claude-haiku-4-5-20251001-v1:0".')
+        if info.integration != "messages_api":
+            # The header's version is the API's, not the model's: an ARN-versioned model gets Bedrock's body
+            # version behind the route (a dated body version is what InvokeModel refuses for these models).
+            version = _BEDROCK_VERSION
         fault = app.faults.take(operation, (model_id, info.base_id), at="request")
         if fault is not None:
             app.calls.update(record, fault=fault.as_dict())
@@ -336,7 +377,9 @@ class MessagesRoute:
         offsets = schedule([c.output_tokens for c in chunks], app.latency, app.time_scale,
                            rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
         app.calls.update(record, schedule_ms=offsets)
-        events = [sse.encode_event(self._payload(c.payload, record)) for c in chunks]
+        start = chunks[0].payload.get("message", {}) if chunks else {}
+        start_usage = start.get("usage", {}) if isinstance(start, dict) else {}
+        events = [sse.encode_event(self._payload(c.payload, record, start_usage)) for c in chunks]
         ping_after = next((i for i, c in enumerate(chunks) if c.payload.get("type") == "content_block_start"),
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
@@ -374,7 +417,12 @@ class MessagesRoute:
         finally:
             watch.stop()
 
-    def _payload(self, payload: dict[str, Any], record: CallRecord) -> dict[str, Any]:
+    def _payload(self, payload: dict[str, Any], record: CallRecord,
+                 start_usage: dict[str, Any] | None = None) -> dict[str, Any]:
+        if CUMULATIVE_DELTA_USAGE and payload.get("type") == "message_delta" and start_usage:
+            # message_start's input counts, then the delta's own (its output_tokens is already the total).
+            usage = {k: start_usage[k] for k in _DELTA_INPUT_COUNTS if k in start_usage}
+            return {**payload, "usage": {**usage, **payload.get("usage", {})}}
         if SEND_INVOCATION_METRICS or payload.get("type") != "message_stop":
             return payload
         return {k: v for k, v in payload.items() if k != "amazon-bedrock-invocationMetrics"}

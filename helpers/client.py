@@ -242,18 +242,11 @@ _ACCESS_FLOW = (
 # included (AWS's amazon-bedrock-workshop, 01_Inference_APIs §4, 2026, calls it there; AWS's Haiku 4.5 card).
 _INVOKE = "InvokeModel / Converse"
 _MESSAGES_ROUTE = "the Messages API at /anthropic/v1/messages"
-# Until the catalogue says it per model (issue 19), the rows whose card lists Messages besides the Messages-API family.
-_MESSAGES_ROUTE_ALSO = frozenset({"anthropic.claude-haiku-4-5-20251001-v1:0"})
-
-
 def _on_messages_route(info: ModelInfo) -> bool:
-    """Does Bedrock's Messages API route serve this model? The catalogue's own rule once it has one."""
-    from helpers.bedrock_rules import catalogue
+    """Does Bedrock's Messages API route serve this model? The catalogue keeps that rule per model."""
+    from helpers.bedrock_rules.catalogue import serves_messages_route
 
-    rule = getattr(catalogue, "serves_messages_route", None)
-    if rule is not None:
-        return bool(rule(info))
-    return info.integration == "messages_api" or info.base_id in _MESSAGES_ROUTE_ALSO
+    return serves_messages_route(info)
 
 
 def _adaptive_model() -> ModelInfo | None:

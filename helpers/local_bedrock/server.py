@@ -29,7 +29,7 @@ from .calls import CallLog, CallRecord, recorded_body
 from .connections import READ_TIMEOUT_SETTING
 from .connections import install as install_connection_limits
 from .errors import BedrockError, wire_error_type
-from .faults import Fault, FaultBook, message_for
+from .faults import SSE_ERRORS, Fault, FaultBook, message_for
 from .hangup import HangUpWatch
 from .model import (
     MAX_BODY_BYTES,
@@ -505,6 +505,17 @@ class BedrockApp:
         if fault.error == "drop":
             self.calls.update(record, error="drop", done=True)
             return  # returning without ending the body makes hypercorn close the connection
+        if fault.error in SSE_ERRORS:
+            # Anthropic's error object as an ordinary chunk of a 200 stream (anthropic-sdk-python#1472):
+            # no exception frame, so botocore raises nothing and only a reader that looks at the chunk sees it.
+            message = fault.message or messages_api.SSE_ERROR_MESSAGES[fault.error]
+            self.calls.update(record, error=fault.error, error_message=message)
+            error = {"type": "error", "error": {"type": fault.error, "message": message}}
+            await send({"type": "http.response.body", "body": frames.chunk_frame(error), "more_body": True})
+            watch.finish()
+            self.calls.update(record, done=True)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         fields: dict[str, Any] = {}
         if fault.error == "modelStreamErrorException":
             fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}

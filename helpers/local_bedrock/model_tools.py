@@ -27,6 +27,8 @@ _STOPWORDS = frozenset(
     "tool given get returns return current value values".split()
 )
 _CITY_AFTER = re.compile(r"\b(?:in|for|at|near)\s+((?:[A-Z][\w'-]*)(?:[ ,]+[A-Z][\w'-]*)*)")
+# Request words before a search query's subject.
+_QUERY_LEAD = frozenset(("look", "up", "search", "for", "find", "please", "can", "you", "could"))
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EXPRESSION = re.compile(r"-?\d+(?:\.\d+)?(?:\s*[-+*/x×^%]\s*-?\d+(?:\.\d+)?)+")
 
@@ -95,7 +97,10 @@ def _string_value(name: str, schema: dict, prompt: str) -> str:
     if schema.get("format") == "date-time":
         return "2025-01-01T12:00:00Z"
     if any(k in lowered for k in ("query", "question", "text", "prompt", "topic", "search")):
-        return " ".join(prompt.split())[:200] or "example"
+        words = prompt.split()
+        while len(words) > 1 and words[0].lower() in _QUERY_LEAD:  # "look up the Hansa" -> "the Hansa"
+            words = words[1:]
+        return " ".join(words)[:200] or "example"
     min_length = int(schema.get("minLength", 0) or 0)
     value = f"example {name}".strip()
     return value.ljust(min_length, "x")

@@ -192,8 +192,24 @@ def _signature(body: dict, seed: int) -> str:
 _CONTEXT_WINDOW_BETA = "model-context-window-exceeded-2025-08-26"
 
 
+# A refusal's stop_details: {"type": "refusal", "category": ..., "explanation": ...}. The categories are the
+# anthropic SDK's (types/refusal_stop_details.py, 2.17.0: cyber, bio, frontier_llm, reasoning_extraction,
+# general_harms, or null when none applies). Which category, and what explanation, Bedrock sends for a given
+# prompt is UNCONFIRMED: the local model names the catch-all one, with an explanation of its own wording.
+REFUSAL_CATEGORY = "general_harms"
+REFUSAL_EXPLANATION = "The request was declined because it could relate to an area determined to be harmful."
+
+
 def _special_stop(flags: set[str], body: dict, model: ModelInfo) -> str | None:
-    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window."""
+    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window.
+
+    ``pause_turn`` really happens only when a server-tool loop (web search, web fetch, code execution, run by
+    Anthropic's API) pauses a long turn at its iteration limit; the paused response is sent back unchanged to
+    continue (Anthropic's "Handling stop reasons"; described in langchain-anthropic's AnthropicPauseTurnMiddleware,
+    https://reference.langchain.com/python/langchain-anthropic/middleware/pause_turn). The local endpoint runs no
+    server tools, so ``[[pause_turn]]`` stands in for that moment on any request: a stand-in for a lesson to
+    show the stop reason, never something a plain chat does on AWS.
+    """
     if "refusal" in flags:
         return "refusal"
     if "pause_turn" in flags:
@@ -301,8 +317,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         stop_reason, stop_sequence = special, None
         if special == "refusal":
             # HTTP 200 with stop_details (anthropic SDK's RefusalStopDetails: type, category, explanation).
-            stop_details = {"type": "refusal", "category": None,
-                            "explanation": "The local endpoint refused because the prompt asked it to ([[refusal]])."}
+            stop_details = {"type": "refusal", "category": REFUSAL_CATEGORY, "explanation": REFUSAL_EXPLANATION}
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
     input_tokens = count_input_tokens(body)

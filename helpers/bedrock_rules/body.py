@@ -65,6 +65,7 @@ MAX_STOP_SEQUENCES = 8191
 MAX_CACHE_CHECKPOINTS = 4
 
 MIN_THINKING_BUDGET = 1024
+LEGACY_TOP_K_MAX = 500
 
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
@@ -154,23 +155,24 @@ def _check_unit_interval(body: dict, key: str, out: list[Problem]) -> None:
         return
     value = body[key]
     if not _is_number(value):
-        out.append(
-            Problem(key, f"expected type: Number, found: {json_kind(value)}", f"set {key} to a number from 0 to 1")
-        )
+        out.append(Problem(key, f"expected type: Number, found: {json_kind(value)}",
+                           f"set {key} to a number from 0 to 1", patch={key: None}))
     elif not 0 <= value <= 1:
-        out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1"))
+        out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1",
+                           patch={key: min(1, max(0, value))}))
 
 
-def _check_top_k(body: dict, out: list[Problem]) -> None:
+def _check_top_k(body: dict, out: list[Problem], maximum: int | None = None) -> None:
     if "top_k" not in body:
         return
     value = body["top_k"]
+    fix = "set top_k to a whole number >= 0" if maximum is None else f"set top_k to a whole number from 0 to {maximum}"
     if not _is_int(value):
-        out.append(
-            Problem("top_k", f"expected type: Integer, found: {json_kind(value)}", "set top_k to a whole number >= 0")
-        )
+        out.append(Problem("top_k", f"expected type: Integer, found: {json_kind(value)}", fix, patch={"top_k": None}))
     elif value < 0:
-        out.append(Problem("top_k", f"{value} is not higher or equal to 0", "set top_k to a whole number >= 0"))
+        out.append(Problem("top_k", f"{value} is not higher or equal to 0", fix, patch={"top_k": 0}))
+    elif maximum is not None and value > maximum:
+        out.append(Problem("top_k", f"{value} is not lower or equal to {maximum}", fix, patch={"top_k": maximum}))
 
 
 def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
@@ -199,19 +201,24 @@ def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
 def _check_extraneous(body: dict, allowed: tuple[str, ...], out: list[Problem], hint: str) -> None:
     for key in body:
         if key not in allowed:
-            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key)))
+            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key),
+                               patch={str(key): None}))
 
 
 def _check_positive_int(body: dict, key: str, limit: int, model: ModelInfo, out: list[Problem]) -> None:
     fix = f"set {key} to a whole number from 1 to {limit} for {model.name}"
+    # A thinking budget needs max_tokens above it: the patch keeps room for it.
+    thinking = body.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    fallback = min(limit, max(1024, budget + 1024 if _is_int(budget) else 1024))
     if key not in body:
-        out.append(Problem(key, f"required key [{key}] not found", fix))
+        out.append(Problem(key, f"required key [{key}] not found", fix, patch={key: fallback}))
         return
     value = body[key]
     if not _is_int(value):
-        out.append(Problem(key, f"expected type: Integer, found: {json_kind(value)}", fix))
+        out.append(Problem(key, f"expected type: Integer, found: {json_kind(value)}", fix, patch={key: fallback}))
     elif value < 1:
-        out.append(Problem(key, f"{value} is not higher or equal to 1", fix))
+        out.append(Problem(key, f"{value} is not higher or equal to 1", fix, patch={key: fallback}))
     elif value > limit:
         short = model.base_id.removeprefix("anthropic.")
         out.append(
@@ -219,6 +226,7 @@ def _check_positive_int(body: dict, key: str, limit: int, model: ModelInfo, out:
                 key,
                 f"{value} > {limit}, which is the maximum allowed number of output tokens for {short}",
                 fix,
+                patch={key: limit},
             )
         )
 
@@ -583,7 +591,8 @@ def _check_tool_choice(body: dict, tool_names: list[str], out: list[Problem]) ->
         return
     kind = choice.get("type")
     if kind not in ("auto", "any", "tool", "none"):
-        out.append(Problem("tool_choice.type", f"{_show(kind)} is not a valid enum value", fix))
+        out.append(Problem("tool_choice.type", f"{_show(kind)} is not a valid enum value", fix,
+                           patch={"tool_choice": {"type": "auto"}}))
         return
     if kind in ("any", "tool") and "tools" not in body:
         out.append(
@@ -607,18 +616,16 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     if "thinking" not in body:
         return
     thinking = body["thinking"]
-    if "adaptive" in model.thinking:
-        fix = 'use {"type": "adaptive"} with "output_config": {"effort": "medium"}'
-    else:
-        fix = 'use {"type": "enabled", "budget_tokens": 2048} with max_tokens above the budget'
+    fix, fix_patch = _thinking_fix(body, model)
     if not isinstance(thinking, dict):
-        out.append(Problem("thinking", f"expected type: JSONObject, found: {json_kind(thinking)}", fix))
+        out.append(Problem("thinking", f"expected type: JSONObject, found: {json_kind(thinking)}", fix,
+                           patch=fix_patch))
         return
     kind = thinking.get("type")
     if kind == "disabled":
         return
     if kind not in ("enabled", "adaptive"):
-        out.append(Problem("thinking.type", f"{_show(kind)} is not a valid enum value", fix))
+        out.append(Problem("thinking.type", f"{_show(kind)} is not a valid enum value", fix, patch=fix_patch))
         return
     if kind == "adaptive" and "adaptive" not in model.thinking:
         out.append(
@@ -626,11 +633,12 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                 "thinking.type",
                 ADAPTIVE_UNSUPPORTED,
                 f"{model.name} thinks with a budget: use "
-                '{"type": "enabled", "budget_tokens": 2048}, or pick a model with adaptive thinking '
-                "(Claude Sonnet 4.6, Opus 4.6 or later)"
+                f'{{"type": "enabled", "budget_tokens": {_valid_budget(body)[0]}}}, or pick a model with adaptive '
+                "thinking (Claude Sonnet 4.6, Opus 4.6 or later)"
                 if model.supports_thinking
                 else f"{model.name} cannot think: remove thinking, or pick a model that can",
                 "model",
+                patch=fix_patch if model.supports_thinking else {"thinking": None, "output_config": None},
             )
         )
         return
@@ -643,6 +651,7 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                     f'{model.name} only thinks adaptively: send "thinking": {{"type": "adaptive"}} and set '
                     '"output_config": {"effort": ...} instead of a budget',
                     "model",
+                    patch={"thinking": {"type": "adaptive", "budget_tokens": None}},
                 )
             )
             return
@@ -653,23 +662,53 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                     f"{model.name} does not support extended thinking",
                     "remove thinking, or use a model that thinks (Claude Haiku 4.5, Sonnet 4.6 or later)",
                     "model",
+                    patch={"thinking": None},
                 )
             )
         _check_budget(thinking, body, out, fix)
     _check_sampling_while_thinking(body, out)
 
 
+def _valid_budget(body: dict) -> tuple[int, int | None]:
+    """A thinking budget that fits this body's max_tokens, and the max_tokens to set with it (None: keep it).
+
+    Every suggested fix must itself validate: budget_tokens >= 1024 and below max_tokens (Anthropic's
+    extended-thinking docs), so with max_tokens of 2048 the budget is 1024, never 2048.
+    """
+    max_tokens = body.get("max_tokens")
+    if _is_int(max_tokens) and max_tokens > MIN_THINKING_BUDGET:
+        return max(MIN_THINKING_BUDGET, min(4096, max_tokens // 2)), None
+    return MIN_THINKING_BUDGET, 2 * MIN_THINKING_BUDGET  # too small to think in: raise it too
+
+
+def _thinking_fix(body: dict, model: ModelInfo) -> tuple[str, dict]:
+    if "adaptive" in model.thinking:
+        return ('use {"type": "adaptive"} with "output_config": {"effort": "medium"}',
+                {"thinking": {"type": "adaptive", "budget_tokens": None}, "output_config": {"effort": "medium"}})
+    budget, max_tokens = _valid_budget(body)
+    patch: dict = {"thinking": {"type": "enabled", "budget_tokens": budget}}
+    if max_tokens is None:
+        return f'use {{"type": "enabled", "budget_tokens": {budget}}} (below max_tokens)', patch
+    patch["max_tokens"] = max_tokens
+    return (f'use {{"type": "enabled", "budget_tokens": {budget}}} and raise max_tokens to {max_tokens} '
+            "(the budget must stay below max_tokens)", patch)
+
+
 def _check_budget(thinking: dict, body: dict, out: list[Problem], fix: str) -> None:
     budget = thinking.get("budget_tokens")
     max_tokens = body.get("max_tokens")
+    good, raise_to = _valid_budget(body)
+    patch: dict = {"thinking": {"budget_tokens": good}, **({"max_tokens": raise_to} if raise_to else {})}
     if not _is_int(budget):
-        out.append(Problem("thinking.budget_tokens", "budget_tokens must be an integer", fix))
+        out.append(Problem("thinking.budget_tokens", "budget_tokens must be an integer", fix, patch=patch))
     elif budget < MIN_THINKING_BUDGET:
         out.append(
             Problem(
                 "thinking.budget_tokens",
                 f"{budget} is not higher or equal to {MIN_THINKING_BUDGET}",
-                f"set budget_tokens to at least {MIN_THINKING_BUDGET}",
+                f"set budget_tokens to at least {MIN_THINKING_BUDGET}"
+                + (f" and max_tokens above it (e.g. {raise_to})" if raise_to else ""),
+                patch=patch,
             )
         )
     elif _is_int(max_tokens) and budget >= max_tokens:
@@ -677,7 +716,9 @@ def _check_budget(thinking: dict, body: dict, out: list[Problem], fix: str) -> N
             Problem(
                 "thinking.budget_tokens",
                 f"max_tokens must be greater than thinking.budget_tokens ({max_tokens} <= {budget})",
-                "raise max_tokens above budget_tokens, or lower the budget",
+                f"lower budget_tokens to {good}" + (f" and raise max_tokens to {raise_to}" if raise_to else "")
+                + ", or raise max_tokens above the budget",
+                patch=patch,
             )
         )
 
@@ -690,10 +731,12 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "temperature",
                 "temperature may only be set to 1 when thinking is enabled",
                 "remove temperature (or set it to 1) while thinking is enabled",
+                patch={"temperature": None},
             )
         )
     if "top_k" in body:
-        out.append(Problem("top_k", "top_k is not allowed when thinking is enabled", "remove top_k"))
+        out.append(Problem("top_k", "top_k is not allowed when thinking is enabled", "remove top_k",
+                           patch={"top_k": None}))
     top_p = body.get("top_p")
     if _is_number(top_p) and top_p < 0.95:
         out.append(
@@ -701,6 +744,7 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "top_p",
                 "top_p must be between 0.95 and 1 when thinking is enabled",
                 "remove top_p or raise it",
+                patch={"top_p": None},
             )
         )
     choice = body.get("tool_choice")
@@ -710,6 +754,7 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "tool_choice",
                 "thinking may not be enabled when tool_choice forces tool use",
                 'use tool_choice {"type": "auto"} with thinking',
+                patch={"tool_choice": {"type": "auto"}},
             )
         )
 
@@ -761,8 +806,9 @@ def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> No
                 Problem(
                     "temperature",
                     SAMPLING_BOTH,
-                    f"{model.name} takes temperature or top_p, not both: remove one of them",
+                    f"{model.name} takes temperature or top_p, not both: remove one of them (the patch drops top_p)",
                     "model",
+                    patch={"top_p": None},
                 )
             )
     elif model.sampling == "defaults_only":
@@ -777,6 +823,7 @@ def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> No
                         f"{model.name} decides its own sampling: remove {key} "
                         '(steer the answer with the prompt, or with output_config.effort)',
                         "model",
+                        patch={k: None for k in ("temperature", "top_p", "top_k")},
                     )
                 )
                 return
@@ -850,7 +897,8 @@ def _check_beta(body: dict, out: list[Problem]) -> None:
 def _check_version(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     fix = f'add "anthropic_version": "{ANTHROPIC_VERSION}"'
     if "anthropic_version" not in body:
-        out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix))
+        out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix,
+                           patch={"anthropic_version": ANTHROPIC_VERSION}))
     elif is_accepted_version(body["anthropic_version"], model):
         return
     elif is_accepted_version(body["anthropic_version"]):  # a dated version on an ARN-versioned model
@@ -862,10 +910,12 @@ def _check_version(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                 f"{model.name} is served through the ARN-versioned integration: send "
                 f'"anthropic_version": "{ANTHROPIC_VERSION}" (with the anthropic SDK 2.x, pass '
                 f'extra_body={{"anthropic_version": "{ANTHROPIC_VERSION}"}})',
+                patch={"anthropic_version": ANTHROPIC_VERSION},
             )
         )
     else:
-        out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix))
+        out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix,
+                           patch={"anthropic_version": ANTHROPIC_VERSION}))
 
 
 def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
@@ -896,7 +946,8 @@ def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
     for key in body:
         if key not in _MESSAGES_KEYS and key not in ("prompt", "max_tokens_to_sample", "cache_control"):
             hint = _FIRST_PARTY_HINT.get(key, "remove [{key}]; it is not a Bedrock Messages parameter")
-            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key)))
+            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key),
+                               patch={str(key): None}))
     if "max_tokens_to_sample" in body:
         out.append(
             Problem(
@@ -949,7 +1000,8 @@ def _check_legacy_body(body: dict, model: ModelInfo) -> list[Problem]:
     _check_positive_int(body, "max_tokens_to_sample", model.max_output_tokens, model, out)
     _check_unit_interval(body, "temperature", out)
     _check_unit_interval(body, "top_p", out)
-    _check_top_k(body, out)
+    # top_k is 0-500 for Text Completions (AWS, "Anthropic Claude Text Completions API" parameters page).
+    _check_top_k(body, out, maximum=LEGACY_TOP_K_MAX)
     _check_stop_sequences(body, out)
     if "anthropic_version" in body and body["anthropic_version"] not in (ANTHROPIC_VERSION,):
         out.append(
@@ -957,6 +1009,7 @@ def _check_legacy_body(body: dict, model: ModelInfo) -> list[Problem]:
                 "anthropic_version",
                 f"{_show(body['anthropic_version'])} is not a valid enum value",
                 f'remove anthropic_version or set it to "{ANTHROPIC_VERSION}"',
+                patch={"anthropic_version": None},
             )
         )
     allowed = (*_LEGACY_KEYS, "messages")

@@ -115,7 +115,8 @@ def test_image_errors_name_the_problem(tmp_path: Path) -> None:
 def test_text_completion_body_wraps_plain_prompts_only() -> None:
     body = text_completion_body("Hello", max_tokens_to_sample=50, stop_sequences=["\n\nHuman:"])
     assert body["prompt"] == "\n\nHuman: Hello\n\nAssistant:"
-    assert body["stop_sequences"] == ["\n\nHuman:"] and body["anthropic_version"] == "bedrock-2023-05-31"
+    # AWS's Text Completions parameters have no anthropic_version.
+    assert body["stop_sequences"] == ["\n\nHuman:"] and "anthropic_version" not in body
     ready = "\n\nHuman: Hi there\n\nAssistant:"
     assert text_completion_body(ready, max_tokens_to_sample=5)["prompt"] == ready
 

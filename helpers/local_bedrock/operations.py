@@ -165,7 +165,7 @@ class PromptCache:
         eligible = []
         for path, control in points:
             prefix = _prefix_body(body, path)
-            tokens = count_input_tokens(prefix)
+            tokens = count_input_tokens(prefix, model)
             if tokens < model.cache_min_tokens:
                 continue
             canonical = json.dumps(_strip_cache_control(prefix), sort_keys=True, ensure_ascii=False)
@@ -268,8 +268,8 @@ def count_tokens(raw: bytes, model: ModelInfo) -> int:
 
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(body, dict)
-        return count_input_tokens(body)
+        return count_input_tokens(body, model)
     if isinstance(given.get("converse"), dict):
         prepared = converse.prepare("Converse", json.dumps(given["converse"]).encode(), model)
-        return count_input_tokens(prepared.body)
+        return count_input_tokens(prepared.body, model)
     raise BedrockError(400, "ValidationException", "input must hold invokeModel or converse.")

@@ -320,7 +320,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
             stop_details = {"type": "refusal", "category": REFUSAL_CATEGORY, "explanation": REFUSAL_EXPLANATION}
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
-    input_tokens = count_input_tokens(body)
+    input_tokens = count_input_tokens(body, model)
     # Real ids: "msg_bdrk_01" + 22 characters, new on every call (captures im_*, ims_*).
     message_id = "msg_bdrk_01" + _base62(_call_digest(body, seed, call, "message"), 22)
     start_message = {

@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 import re
 
+from helpers.local_bedrock.dialogue import subject
 from helpers.local_bedrock.tokens import split_tokens
 
 __all__ = [
@@ -266,9 +267,8 @@ _VERSE = (
 
 
 def _topic(prompt: str) -> str:
-    from helpers.local_bedrock.dialogue import subject  # dialogue imports model_tools only: no cycle
-
-    return subject(_FLAG.sub(" ", _MARKER.sub(" ", prompt)))
+    head = prompt[:1_000]  # the subject is in the first words; a long prompt is never read whole for it
+    return subject(_FLAG.sub(" ", _MARKER.sub(" ", head)))
 
 
 def _fill(template: str, topic: str) -> str:
@@ -282,7 +282,7 @@ def _count_asked(words: list[str]) -> int:
 
 def _generic(prompt: str, rng: random.Random) -> str:
     topic = _topic(prompt)
-    words = normalise(prompt).split()
+    words = normalise(prompt[:1_000]).split()
     # The verb that says what kind of request this is, after any "please", "explain", "tell me".
     first = next((w for w in words[:3] if w in ("how", "why", "list", "name", "give", "write", "compose", "draft")),
                  words[0] if words else "")

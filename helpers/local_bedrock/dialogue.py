@@ -43,6 +43,8 @@ _FRAME_WORDS = frozenset(
 _SPLIT_WORDS = frozenset(("and", "also", "then", "plus"))
 _MAX_PARALLEL = 4
 _WORD = re.compile(r"[A-Za-z0-9']+")  # no nested quantifier: linear on any text
+# A request's kind and subject are in its first words: a long prompt is never read whole for them.
+_LOOK_CHARS = 1_000
 
 
 def _text_of(content: object) -> str:
@@ -68,7 +70,7 @@ def _first_sentence(text: str, limit: int = 220) -> str:
 
 def subject(prompt: str) -> str:
     """What a request is about: its words without the leading "what is a", "explain", "write a ... about"."""
-    words = _WORD.findall(prompt)
+    words = _WORD.findall(prompt[:_LOOK_CHARS])
     start = 0
     while start < len(words) and words[start].lower() in _FRAME_WORDS:
         start += 1
@@ -112,8 +114,10 @@ def follow_up_answer(body: dict, prompt: str, answer_for: Any) -> str | None:
     ``answer_for(text)`` answers a standalone request; it is used for the turn with its pronoun resolved.
     """
     exchanges = _exchanges(body)
-    words = _words(prompt)
-    if not exchanges or not words or not (set(words) & _REFERS_BACK or len(words) <= 3):
+    if not exchanges:
+        return None
+    words = _words(prompt[:_LOOK_CHARS])
+    if not words or not (set(words) & _REFERS_BACK or len(words) <= 3):
         return None
     question, answer = exchanges[-1]
     topic = subject(question)

@@ -632,8 +632,7 @@ def _check_thinking(body: dict, model: ModelInfo, out: list[Problem]) -> None:
             Problem(
                 "thinking.type",
                 ADAPTIVE_UNSUPPORTED,
-                f"{model.name} thinks with a budget: use "
-                f'{{"type": "enabled", "budget_tokens": {_valid_budget(body)[0]}}}, or pick a model with adaptive '
+                f"{model.name} thinks with a budget: {fix}, or pick a model with adaptive "
                 "thinking (Claude Sonnet 4.6, Opus 4.6 or later)"
                 if model.supports_thinking
                 else f"{model.name} cannot think: remove thinking, or pick a model that can",

@@ -161,10 +161,24 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _describe(value: Any, depth: int = 0) -> str:
+def _with_units(value: dict, about: str) -> list[tuple[str, Any]]:
+    """The entries worth saying: a "unit" joins the first number before it, the call's own subject is dropped."""
+    items = [(str(k), v) for k, v in value.items() if not (isinstance(v, str) and about and v == about)]
+    unit = next((v for k, v in items if k.lower() in ("unit", "units") and isinstance(v, str)), None)
+    if unit is None:
+        return items
+    items = [(k, v) for k, v in items if k.lower() not in ("unit", "units")]
+    for i, (k, v) in enumerate(items):
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            items[i] = (k, f"{_scalar(v)} {unit}")
+            break
+    return items
+
+
+def _describe(value: Any, depth: int = 0, about: str = "") -> str:
     """A value from a tool result in words: ``{"temp": 21, "sky": "clear"}`` -> ``temp 21 and sky clear``."""
     if isinstance(value, dict):
-        parts = [f"{_label(str(k))} {_describe(v, depth + 1)}" for k, v in list(value.items())[:8]]
+        parts = [f"{_label(k)} {_describe(v, depth + 1)}" for k, v in _with_units(value, about)[:8]]
         if not parts:
             return "nothing"
         return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -192,7 +206,7 @@ def _result_sentence(name: str, about: str, text: str) -> str:
     except ValueError:
         value = None
     if isinstance(value, dict | list):
-        return f"The {name} result{about} gives {_describe(value)}."
+        return f"The {name} result{about} gives {_describe(value, about=about.removeprefix(' for '))}."
     if value is not None and not isinstance(value, str):
         return f"The {name} result{about} is {_scalar(value)}."
     said = " ".join(text.split())

@@ -240,3 +240,11 @@ def test_answers_never_talk_about_the_endpoint(client) -> None:
     for prompt in ("How do bees make honey?", "List three uses of basalt", "Why do cats purr?"):
         text = _text(_by_boto3(client, _body([{"role": "user", "content": prompt}]))).lower()
         assert "endpoint" not in text and "course" not in text and "bedrock" not in text, text
+
+
+def test_arithmetic_written_as_numbers_calls_the_calculator_beside_a_lookup(client, messages_sdk) -> None:
+    prompt = "Add 19+23 and look up the Hanseatic League"
+    for send in (lambda b: _by_boto3(client, b), lambda b: _by_sdk(messages_sdk, b)):
+        calls = _tool_uses(send(_body([{"role": "user", "content": prompt}], tools=[ARITH, ENCYCLOPEDIA])))
+        assert [(c["name"], c["input"]) for c in calls] == [
+            ("arith", {"expression": "19+23"}), ("encyclopedia_search", {"query": "the Hanseatic League"})]

@@ -99,3 +99,15 @@ def test_decode_chunk_raises_for_an_error_chunk() -> None:
         decode_chunk(7, chunk)
     assert (caught.value.error_type, caught.value.message, caught.value.received_ns) == (
         "rate_limit_error", "Too many tokens.", 7)
+
+
+def test_with_retries_resends_before_output_only(client, server) -> None:
+    from helpers.retries import with_retries
+
+    server.faults.add(_fault("rate_limit_error", 0))  # before any text: worth sending again
+    result = with_retries(lambda: invoke_stream(client, HAIKU, BODY), base_delay=0, seed=0).consume()
+    assert result.attempts == 2 and result.stop_reason == "end_turn"
+    server.faults.add(_fault("rate_limit_error", 4))  # after text was shown: raised with what arrived
+    with pytest.raises(StreamThrottled) as caught:
+        with_retries(lambda: invoke_stream(client, HAIKU, BODY), base_delay=0, seed=0).consume()
+    assert caught.value.output_started

@@ -213,7 +213,7 @@ def _result_sentence(name: str, about: str, text: str) -> str:
     return f"According to {name}{about}: {said.rstrip('.')}." if said else f"{name}{about} returned nothing."
 
 
-def tool_results_answer(body: dict, question: str) -> str | None:
+def tool_results_answer(body: dict) -> str | None:
     """The answer to a turn of tool results, written from what they hold; None when the turn has none."""
     messages = body.get("messages", [])
     if not messages or not isinstance(messages[-1], dict) or not isinstance(messages[-1].get("content"), list):
@@ -221,6 +221,7 @@ def tool_results_answer(body: dict, question: str) -> str | None:
     results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
     if not results:
         return None
+    question = question_of(body)
     calls = _tool_uses(body)
     good, failed = [], []
     for result in results:

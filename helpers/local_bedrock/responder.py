@@ -255,7 +255,7 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         data = base64.b64encode(b"".join(_call_digest(body, seed, call, f"redacted{i}") for i in range(8))).decode()
         stream.block({"type": "redacted_thinking", "data": data}, [])
         stream.content.append({"type": "redacted_thinking", "data": data})
-    follow_up = tool_results_answer(body, question_of(body))
+    follow_up = tool_results_answer(body)
     calls = plan_tool_calls(body["tools"], body.get("tool_choice"), prompt) if body.get("tools") else []
     forced = isinstance(body.get("tool_choice"), dict) and body["tool_choice"].get("type") in ("any", "tool")
     if follow_up is not None and not forced:

@@ -33,13 +33,32 @@ from helpers.events import (
     UnknownEvent,
 )
 
-__all__ = ["decode_chunk", "converse_event", "payload_json", "METRICS_KEY", "CONVERSE_EVENTS"]
+__all__ = ["decode_chunk", "converse_event", "payload_json", "InBandError", "METRICS_KEY", "CONVERSE_EVENTS"]
 
 METRICS_KEY = "amazon-bedrock-invocationMetrics"
 CONVERSE_EVENTS = frozenset(
     ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata")
 )
 
+
+class InBandError(Exception):
+    """A model chunk that is an error: ``{"type": "error", "error": {"type": "rate_limit_error", ...}}``.
+
+    Why it exists: InvokeModelWithResponseStream can answer HTTP 200 and then carry Anthropic's error object
+    as an ordinary ``chunk`` frame, not as an exception frame (reported with ``rate_limit_error`` in
+    https://github.com/anthropics/anthropic-sdk-python/issues/1472); the Messages API's SSE stream sends the
+    same object as ``event: error``. Raised by :func:`decode_chunk`; ``helpers.stream_result`` turns it into
+    the typed ``StreamError`` for ``error_type`` (``rate_limit_error`` -> ``StreamThrottled``...).
+    """
+
+    def __init__(self, received_ns: int, body: Any) -> None:
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        self.received_ns = received_ns
+        self.error_type = str(error.get("type") or "error")
+        self.message = str(error.get("message") or body)
+        self.body = body
+        super().__init__(f"{self.error_type}: {self.message}")
 
 
 def _content_block_delta(ns: int, d: dict[str, Any]) -> StreamEvent:
@@ -73,8 +92,12 @@ _ANTHROPIC = {
 
 
 def decode_chunk(received_ns: int, chunk: dict[str, Any]) -> StreamEvent:
-    """One decoded model chunk (Anthropic event or legacy completion) as a typed event."""
-    make = _ANTHROPIC.get(chunk.get("type"))  # type: ignore[arg-type]
+    """One decoded model chunk (Anthropic event or legacy completion) as a typed event.
+
+    An error chunk (``"type": "error"``) is no event: it raises :class:`InBandError`.
+    """
+    kind = chunk.get("type")
+    make = _ANTHROPIC.get(kind)  # type: ignore[arg-type]
     if make is not None:
         try:
             return make(received_ns, chunk)
@@ -88,6 +111,8 @@ def decode_chunk(received_ns: int, chunk: dict[str, Any]) -> StreamEvent:
             chunk.get("stop"),
             chunk.get(METRICS_KEY) or {},
         )
+    if kind == "error":
+        raise InBandError(received_ns, chunk)
     return UnknownEvent(received_ns, str(chunk.get("type", "chunk")), chunk)
 
 

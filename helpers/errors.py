@@ -173,8 +173,15 @@ _BY_CODE: dict[str, type[StreamError]] = {
 }
 
 
+# Anthropic's error types that share a Bedrock exception's meaning. ``rate_limit_error`` arrives in-band on
+# InvokeModelWithResponseStream as a chunk (anthropic-sdk-python#1472); Anthropic's "HTTP errors" page
+# (https://docs.claude.com/en/api/errors) lists it as "429 - rate_limit_error: Your account has hit a rate limit".
+_BY_CODE["rate_limit_error"] = StreamThrottled
+
+
 def stream_error_class(code: str) -> type[StreamError]:
-    """The ``StreamError`` subclass for a Bedrock error code (either spelling); base class if unknown."""
+    """The ``StreamError`` subclass for a Bedrock error code (either spelling) or an Anthropic error type
+    (``rate_limit_error``, ``overloaded_error``, ``api_error``); the base class if unknown."""
     return _BY_CODE.get(code.lower(), StreamError)
 
 

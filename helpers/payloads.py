@@ -1,8 +1,8 @@
 """Request bodies for Claude on Bedrock, and a check that runs before anything is sent.
 
 The builders return plain dicts ready for ``json.dumps`` -- the same thing AWS's own
-examples build by hand -- with ``anthropic_version`` always set and only the keys you
-gave. ``validate_body`` applies the very rules the local endpoint enforces
+examples build by hand -- with only the keys you gave, plus ``anthropic_version`` on a
+Messages body (a Text Completions body has none). ``validate_body`` applies the very rules the local endpoint enforces
 (``helpers.bedrock_rules``, one source of truth) and raises ``PayloadError`` listing
 every problem at once, each with its field path, the rule Bedrock applies and the fix.
 The fix never goes on the wire (Bedrock's messages carry none); it lives in ``Problem.fix``.
@@ -236,8 +236,8 @@ def text_completion_body(
         raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
     if not prompt.startswith(_HUMAN):
         prompt = f"{_HUMAN} {prompt.strip()}{_ASSISTANT}"
-    # No anthropic_version: AWS's Text Completions parameters are prompt, temperature, top_p, top_k,
-    # max_tokens_to_sample and stop_sequences (Bedrock user guide, "Anthropic Claude Text Completions API").
+    # No anthropic_version: AWS's Text Completions parameters are prompt, temperature, top_p, top_k (0-500),
+    # max_tokens_to_sample and stop_sequences ("Anthropic Claude Text Completions API", Bedrock User Guide).
     body: dict[str, Any] = {"prompt": prompt, "max_tokens_to_sample": max_tokens_to_sample}
     _put_sampling(body, temperature, top_p, top_k, stop_sequences)
     return body

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from helpers.accumulate import Accumulator, Block, Snapshot
-from helpers.errors import StreamConnectionLost, StreamError
+from helpers.decode import InBandError
+from helpers.errors import StreamConnectionLost, StreamError, stream_error_class
 from helpers.events import CompletionChunk, ConverseMetadata, MessageStop, Ping, StreamEvent, UnknownEvent
 from helpers.wires import Wire
 from helpers.wires.eventstream import EventStreamWire
@@ -29,6 +30,11 @@ MESSAGES_STREAM = "MessagesStream"  # the Messages API over SSE (POST /anthropic
 def _to_stream_error(exc: BaseException, partial: StreamResult, wire: Wire | None) -> StreamError:
     if isinstance(exc, StreamError):
         return exc
+    if isinstance(exc, InBandError):  # an error chunk, whichever wire carried it
+        details = {k: v for k, v in exc.body.items() if k not in ("type", "error")} if isinstance(
+            exc.body, dict) else {}
+        return stream_error_class(exc.error_type)(exc.message, code=exc.error_type, partial=partial,
+                                                  details=details)
     if wire is not None:
         error = wire.stream_error(exc, partial)
         if error is not None:

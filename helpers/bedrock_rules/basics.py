@@ -49,6 +49,7 @@ MAX_STOP_SEQUENCES = 8191
 MAX_CACHE_CHECKPOINTS = 4
 
 MIN_THINKING_BUDGET = 1024
+LEGACY_TOP_K_MAX = 500
 
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
@@ -126,19 +127,24 @@ def _show(value: object) -> str:
 def _check_extraneous(body: dict, allowed: tuple[str, ...], out: list[Problem], hint: str) -> None:
     for key in body:
         if key not in allowed:
-            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key)))
+            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key),
+                               patch={str(key): None}))
 
 
 def _check_positive_int(body: dict, key: str, limit: int, model: ModelInfo, out: list[Problem]) -> None:
     fix = f"set {key} to a whole number from 1 to {limit} for {model.name}"
+    # A thinking budget needs max_tokens above it: the patch keeps room for it.
+    thinking = body.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    fallback = min(limit, max(1024, budget + 1024 if _is_int(budget) else 1024))
     if key not in body:
-        out.append(Problem(key, f"required key [{key}] not found", fix))
+        out.append(Problem(key, f"required key [{key}] not found", fix, patch={key: fallback}))
         return
     value = body[key]
     if not _is_int(value):
-        out.append(Problem(key, f"expected type: Integer, found: {json_kind(value)}", fix))
+        out.append(Problem(key, f"expected type: Integer, found: {json_kind(value)}", fix, patch={key: fallback}))
     elif value < 1:
-        out.append(Problem(key, f"{value} is not higher or equal to 1", fix))
+        out.append(Problem(key, f"{value} is not higher or equal to 1", fix, patch={key: fallback}))
     elif value > limit:
         short = model.base_id.removeprefix("anthropic.")
         out.append(
@@ -146,5 +152,6 @@ def _check_positive_int(body: dict, key: str, limit: int, model: ModelInfo, out:
                 key,
                 f"{value} > {limit}, which is the maximum allowed number of output tokens for {short}",
                 fix,
+                patch={key: limit},
             )
         )

@@ -355,7 +355,8 @@ def _check_beta(body: dict, out: list[Problem]) -> None:
 def _check_version(body: dict, model: ModelInfo, out: list[Problem]) -> None:
     fix = f'add "anthropic_version": "{ANTHROPIC_VERSION}"'
     if "anthropic_version" not in body:
-        out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix))
+        out.append(Problem("anthropic_version", "required key [anthropic_version] not found", fix,
+                           patch={"anthropic_version": ANTHROPIC_VERSION}))
     elif is_accepted_version(body["anthropic_version"], model):
         return
     elif is_accepted_version(body["anthropic_version"]):  # a dated version on an ARN-versioned model
@@ -367,10 +368,12 @@ def _check_version(body: dict, model: ModelInfo, out: list[Problem]) -> None:
                 f"{model.name} is served through the ARN-versioned integration: send "
                 f'"anthropic_version": "{ANTHROPIC_VERSION}" (with the anthropic SDK 2.x, pass '
                 f'extra_body={{"anthropic_version": "{ANTHROPIC_VERSION}"}})',
+                patch={"anthropic_version": ANTHROPIC_VERSION},
             )
         )
     else:
-        out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix))
+        out.append(Problem("anthropic_version", f"{_show(body['anthropic_version'])} is not a valid enum value", fix,
+                           patch={"anthropic_version": ANTHROPIC_VERSION}))
 
 
 def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
@@ -401,7 +404,8 @@ def _check_messages_body(body: dict, model: ModelInfo) -> list[Problem]:
     for key in body:
         if key not in _MESSAGES_KEYS and key not in ("prompt", "max_tokens_to_sample", "cache_control"):
             hint = _FIRST_PARTY_HINT.get(key, "remove [{key}]; it is not a Bedrock Messages parameter")
-            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key)))
+            out.append(Problem(str(key), f"extraneous key [{key}] is not permitted", hint.format(key=key),
+                               patch={str(key): None}))
     if "max_tokens_to_sample" in body:
         out.append(
             Problem(

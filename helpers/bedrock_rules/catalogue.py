@@ -207,6 +207,8 @@ _ROWS: tuple[ModelInfo, ...] = (
     ),
     # ---- Claude 3 family (EOL) ----------------------------------------------------------------------
     ModelInfo(
+        # Reads images: AWS's model card lists Text and Image as input modalities
+        # (https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-3-haiku.html).
         "anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", "claude-3-haiku-20240307", "messages",
         "arn_versioned", ("us", "eu", "apac"), True, 200_000, 4096,
         legacy_since=_d("2026-03-10"), eol=_d("2026-09-10"),

@@ -5,7 +5,7 @@ Part of the request-body rules (body.py); pure: standard library only, no I/O.
 
 from __future__ import annotations
 
-from .basics import ANTHROPIC_VERSION, _check_extraneous, _check_positive_int, _show, json_kind
+from .basics import ANTHROPIC_VERSION, LEGACY_TOP_K_MAX, _check_extraneous, _check_positive_int, _show, json_kind
 from .catalogue import ModelInfo
 from .messages import Problem
 from .sampling import _check_stop_sequences, _check_top_k, _check_unit_interval
@@ -49,7 +49,8 @@ def _check_legacy_body(body: dict, model: ModelInfo) -> list[Problem]:
     _check_positive_int(body, "max_tokens_to_sample", model.max_output_tokens, model, out)
     _check_unit_interval(body, "temperature", out)
     _check_unit_interval(body, "top_p", out)
-    _check_top_k(body, out)
+    # top_k is 0-500 for Text Completions (AWS, "Anthropic Claude Text Completions API" parameters page).
+    _check_top_k(body, out, maximum=LEGACY_TOP_K_MAX)
     _check_stop_sequences(body, out)
     if "anthropic_version" in body and body["anthropic_version"] not in (ANTHROPIC_VERSION,):
         out.append(
@@ -57,6 +58,7 @@ def _check_legacy_body(body: dict, model: ModelInfo) -> list[Problem]:
                 "anthropic_version",
                 f"{_show(body['anthropic_version'])} is not a valid enum value",
                 f'remove anthropic_version or set it to "{ANTHROPIC_VERSION}"',
+                patch={"anthropic_version": None},
             )
         )
     allowed = (*_LEGACY_KEYS, "messages")

@@ -110,6 +110,9 @@ class Problem(NamedTuple):
     rule: str  # what is wrong, in Bedrock's wording
     fix: str  # what to change
     wire: Literal["schema", "model", "anthropic"] = "schema"
+    # The fix as a JSON merge patch of the body (RFC 7396: a key set to None is removed), when it can be applied
+    # mechanically; None when the fix needs a person's choice (a prompt to write, a tool to name, a model to pick).
+    patch: dict | None = None
 
 
 def _pointer(path: str) -> str:

@@ -16,23 +16,24 @@ def _check_unit_interval(body: dict, key: str, out: list[Problem]) -> None:
         return
     value = body[key]
     if not _is_number(value):
-        out.append(
-            Problem(key, f"expected type: Number, found: {json_kind(value)}", f"set {key} to a number from 0 to 1")
-        )
+        out.append(Problem(key, f"expected type: Number, found: {json_kind(value)}",
+                           f"set {key} to a number from 0 to 1", patch={key: None}))
     elif not 0 <= value <= 1:
-        out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1"))
+        out.append(Problem(key, f"{_show(value)} is not within 0 and 1", f"set {key} to a number from 0 to 1",
+                           patch={key: min(1, max(0, value))}))
 
 
-def _check_top_k(body: dict, out: list[Problem]) -> None:
+def _check_top_k(body: dict, out: list[Problem], maximum: int | None = None) -> None:
     if "top_k" not in body:
         return
     value = body["top_k"]
+    fix = "set top_k to a whole number >= 0" if maximum is None else f"set top_k to a whole number from 0 to {maximum}"
     if not _is_int(value):
-        out.append(
-            Problem("top_k", f"expected type: Integer, found: {json_kind(value)}", "set top_k to a whole number >= 0")
-        )
+        out.append(Problem("top_k", f"expected type: Integer, found: {json_kind(value)}", fix, patch={"top_k": None}))
     elif value < 0:
-        out.append(Problem("top_k", f"{value} is not higher or equal to 0", "set top_k to a whole number >= 0"))
+        out.append(Problem("top_k", f"{value} is not higher or equal to 0", fix, patch={"top_k": 0}))
+    elif maximum is not None and value > maximum:
+        out.append(Problem("top_k", f"{value} is not lower or equal to {maximum}", fix, patch={"top_k": maximum}))
 
 
 def _check_stop_sequences(body: dict, out: list[Problem]) -> None:
@@ -66,10 +67,12 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "temperature",
                 "temperature may only be set to 1 when thinking is enabled",
                 "remove temperature (or set it to 1) while thinking is enabled",
+                patch={"temperature": None},
             )
         )
     if "top_k" in body:
-        out.append(Problem("top_k", "top_k is not allowed when thinking is enabled", "remove top_k"))
+        out.append(Problem("top_k", "top_k is not allowed when thinking is enabled", "remove top_k",
+                           patch={"top_k": None}))
     top_p = body.get("top_p")
     if _is_number(top_p) and top_p < 0.95:
         out.append(
@@ -77,6 +80,7 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "top_p",
                 "top_p must be between 0.95 and 1 when thinking is enabled",
                 "remove top_p or raise it",
+                patch={"top_p": None},
             )
         )
     choice = body.get("tool_choice")
@@ -86,6 +90,7 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
                 "tool_choice",
                 "thinking may not be enabled when tool_choice forces tool use",
                 'use tool_choice {"type": "auto"} with thinking',
+                patch={"tool_choice": {"type": "auto"}},
             )
         )
 
@@ -101,8 +106,9 @@ def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> No
                 Problem(
                     "temperature",
                     SAMPLING_BOTH,
-                    f"{model.name} takes temperature or top_p, not both: remove one of them",
+                    f"{model.name} takes temperature or top_p, not both: remove one of them (the patch drops top_p)",
                     "model",
+                    patch={"top_p": None},
                 )
             )
     elif model.sampling == "defaults_only":
@@ -117,6 +123,7 @@ def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> No
                         f"{model.name} decides its own sampling: remove {key} "
                         '(steer the answer with the prompt, or with output_config.effort)',
                         "model",
+                        patch={k: None for k in ("temperature", "top_p", "top_k")},
                     )
                 )
                 return

@@ -62,7 +62,8 @@ def _check_tool_choice(body: dict, tool_names: list[str], out: list[Problem]) ->
         return
     kind = choice.get("type")
     if kind not in ("auto", "any", "tool", "none"):
-        out.append(Problem("tool_choice.type", f"{_show(kind)} is not a valid enum value", fix))
+        out.append(Problem("tool_choice.type", f"{_show(kind)} is not a valid enum value", fix,
+                           patch={"tool_choice": {"type": "auto"}}))
         return
     if kind in ("any", "tool") and "tools" not in body:
         out.append(

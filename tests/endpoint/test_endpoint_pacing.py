@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import time
 
 import pytest
@@ -29,6 +30,22 @@ def test_schedule_is_seeded_monotonic_and_scaled() -> None:
 def test_schedule_follows_the_token_rate() -> None:
     model = LatencyModel(first_byte_s=0.0, token_jitter=0.0, first_byte_jitter=0.0, tokens_per_s=50)
     assert schedule([0, 5, 5], model, 1.0, random.Random(0)) == [0.0, 100.0, 200.0]
+
+
+def test_a_configured_start_and_rate_are_what_the_schedule_holds() -> None:
+    # Lesson 4's slow starter: 1.0 s to the first byte, no start jitter, 400 tokens/s (+-35 % per gap).
+    model = LatencyModel(first_byte_s=1.0, first_byte_jitter=0.0, tokens_per_s=400.0)
+    tokens = [0, 0] + [2] * 200 + [0, 0, 0]  # message_start, block start, 200 two-token deltas, the end
+    rates = []
+    for seed in range(50):
+        offsets = schedule(tokens, model, 1.0, rng_for(seed, "slow starter"))
+        assert offsets[0] == 1000.0  # the first byte: exactly the configured start (an empty prompt)
+        first_text, last_text = offsets[2], offsets[201]
+        assert 1000.0 + 0.5 + 5 * 0.65 <= first_text <= 1000.0 + 0.5 + 5 * 1.35  # block start, then 2 tokens
+        rates.append(199 * 2 / ((last_text - first_text) / 1000))  # tokens after the first text, over its span
+    # Each gap is 2/400 s = 5 ms on average, so every seed's rate is near 400/s and their mean is 400/s.
+    assert all(380 <= r <= 420 for r in rates)
+    assert statistics.mean(rates) == pytest.approx(400, rel=0.01)
 
 
 def test_latency_model_rejects_nonsense() -> None:

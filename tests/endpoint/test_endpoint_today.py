@@ -230,6 +230,11 @@ def test_newer_stop_reasons_by_directive(client, sdk, directive, stop_reason) ->
     if stop_reason == "refusal":
         # HTTP 200, with the details of the refusal
         assert delta["stop_details"]["type"] == whole["stop_details"]["type"] == "refusal"
+        # It names a category, one of those the anthropic SDK 2.17.0 lists (types/refusal_stop_details.py).
+        assert delta["stop_details"]["category"] in ("cyber", "bio", "frontier_llm", "reasoning_extraction",
+                                                     "general_harms")
+        assert final.stop_details.category == delta["stop_details"]["category"]
+        assert "endpoint" not in delta["stop_details"]["explanation"]
         assert final.stop_details is not None and final.stop_details.type == "refusal"
     assert stream_chunks(client, messages_body("Tell me about rivers."), HAIKU)  # directive text is not echoed
     assert directive not in joined_text(chunks)

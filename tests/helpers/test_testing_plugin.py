@@ -160,7 +160,7 @@ def test_the_cassettes_answer_comes_back(bedrock_client):
 
 
 def cassette_lines() -> list[dict]:
-    """One recorded stream, written by hand in the format helpers/local_bedrock/cassettes.py documents."""
+    """One recorded stream, written by hand in the format helpers/local_bedrock/controls/cassettes.py documents."""
     body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
             "messages": [{"role": "user", "content": "Say hello"}]}
     chunks = [

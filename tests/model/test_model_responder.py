@@ -158,10 +158,12 @@ def test_lighthouse_story_has_markdown_for_the_live_view() -> None:
     assert story.startswith("# ") and "\n- " in story and "```" in story and count_tokens(story) > 500
 
 
-def test_other_prompts_say_they_come_from_the_local_endpoint() -> None:
+def test_other_prompts_are_answered_about_their_subject_never_about_the_endpoint() -> None:
     for seed in range(5):
         text = text_of(plan(body("Tell me about penguins"), seed=seed))
-        assert "local Bedrock endpoint" in text and "penguins" in text
+        assert "penguins" in text
+        lowered = text.lower()
+        assert "endpoint" not in lowered and "course" not in lowered and "bedrock" not in lowered
         assert "I am Claude" not in text and "I'm Claude" not in text
 
 

@@ -17,8 +17,13 @@ from ..errors import DEFAULT_MESSAGES, STATUS_BY_ERROR, STREAM_EXCEPTIONS, class
 OPERATIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream", "Messages",
               "MessagesStream")
 _NO_STREAM = ("InvokeModel", "Converse", "Messages")
-# In-band errors of the Messages API's SSE stream (Anthropic's error types; see messages_api.py).
-SSE_ERRORS = ("overloaded_error", "api_error")
+# In-band errors (Anthropic's error types, https://docs.claude.com/en/api/errors): on the Messages API's SSE
+# stream an ``event: error`` (see messages_api.py); on InvokeModelWithResponseStream an HTTP 200 stream whose
+# chunk is ``{"type": "error", "error": {...}}`` (reported with rate_limit_error in anthropic-sdk-python#1472).
+SSE_ERRORS = ("overloaded_error", "api_error", "rate_limit_error")
+# The operations that carry them. Without "operation" a fault fires on MessagesStream only, as it always did:
+# the error chunk on InvokeModelWithResponseStream is asked for by name.
+_IN_BAND_OPERATIONS = ("MessagesStream", "InvokeModelWithResponseStream")
 # ConverseStream's event-stream union has no modelTimeoutException member (botocore's service model).
 _CONVERSE_STREAM_EXCEPTIONS = tuple(m for m in STREAM_EXCEPTIONS if m != "modelTimeoutException")
 # Every call walks the schedule, so it stays short: a lesson needs a handful of faults, never thousands.
@@ -78,14 +83,16 @@ def make_fault(spec: dict[str, Any]) -> Fault:
             hint = f" (did you mean {class_name(error)!r}?)" if class_name(error) in STATUS_BY_ERROR else ""
             _fail(f"unknown pre-stream error {error!r}{hint}; use one of {sorted(STATUS_BY_ERROR)}")
     elif error in SSE_ERRORS:
-        if operation not in (None, "MessagesStream"):
-            _fail(f'{error!r} is an SSE error event: it needs "operation": "MessagesStream" (or none)')
+        if operation is not None and operation not in _IN_BAND_OPERATIONS:
+            _fail(f'{error!r} is an in-band error: it needs "operation": "MessagesStream" (an SSE error event; '
+                  'the default) or "InvokeModelWithResponseStream" (an error chunk)')
     else:
         if error not in STREAM_EXCEPTIONS:
             member = error[:1].lower() + error[1:]
             hint = f" (in-stream names are lowerCamel: {member!r})" if member in STREAM_EXCEPTIONS else ""
             _fail(f"unknown in-stream exception {error!r}{hint}; use one of {list(STREAM_EXCEPTIONS)} "
-                  f"(or, on the Messages API's SSE stream, one of {list(SSE_ERRORS)})")
+                  f"(or an in-band error of the Messages API's SSE stream or InvokeModelWithResponseStream: "
+                  f"one of {list(SSE_ERRORS)})")
         if operation in _NO_STREAM:
             _fail(f'an "at": "event" fault needs a stream; {operation} has none')
         if operation == "ConverseStream" and error not in _CONVERSE_STREAM_EXCEPTIONS:
@@ -181,8 +188,9 @@ class FaultBook:
                 if fault.at == "event" and operation == "ConverseStream" and fault.error in STREAM_EXCEPTIONS \
                         and fault.error not in _CONVERSE_STREAM_EXCEPTIONS:
                     continue  # an exception ConverseStream cannot carry
-                if fault.at == "event" and fault.error in SSE_ERRORS and operation != "MessagesStream":
-                    continue  # an SSE error event has no event-stream frame
+                if fault.at == "event" and fault.error in SSE_ERRORS and operation != (
+                        fault.operation or "MessagesStream"):
+                    continue  # an in-band error fires on the one operation it names (MessagesStream by default)
                 if fault.model is not None and fault.model not in model_ids:
                     continue
                 fault.matched += 1

@@ -1,14 +1,15 @@
 """What the local endpoint says: a bank of answers for the course's prompts, and text for anything else.
 
 All prose here was written for this course. None of it is model output, and none
-of it claims to come from Claude: the generic answer says plainly that it comes
-from the course's local Bedrock endpoint.
+of it claims to come from Claude. The generic answer follows the shape of the
+request (a definition, steps, reasons, a list, a piece of writing) about the
+request's own subject; it stays general, and never talks about the endpoint.
 
 Matching: the last user text is normalised (lower case, punctuation dropped,
 whitespace collapsed, ``[[...]]`` markers removed). A prompt that equals a bank
 prompt, or contains one (``"Please write a haiku about rivers!"``), gets that
 answer. Anything else gets a readable generic answer composed from the prompt
-and the seed.
+and the seed (see :func:`_generic`).
 
 Long answers, for Stop-button demos and benchmarks (only for prompts outside the bank):
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import random
 import re
 
+from helpers.local_bedrock.model.dialogue import subject
 from helpers.local_bedrock.model.tokens import split_tokens
 
 __all__ = [
@@ -225,64 +227,94 @@ def bank_answer(prompt: str) -> str | None:
 
 # --------------------------------------------------------------------------- anything else
 
-_OPENINGS = (
-    "This answer comes from the local Bedrock endpoint that the course runs on your machine.",
-    "You are talking to the course's local Bedrock endpoint, a stand-in that runs without an AWS account.",
-    "This reply was produced by the local Bedrock endpoint bundled with the course, not by a hosted model.",
+# A request outside the bank gets an answer shaped like the request (a definition, steps, reasons, a list,
+# a piece of writing), about the request's own subject, in sentences chosen by the seed. It has no knowledge
+# behind it, so it stays general; it never talks about the endpoint or the course that runs it.
+_DEFINE = (
+    "{Subject} is easiest to understand from three sides: what it is, how it works, and where it matters.",
+    "In short, {subject} is best described by its purpose first and its details second.",
+    "{Subject} can be explained in a few sentences, starting from the idea behind it.",
 )
-_MIDDLES = (
-    "It does not understand your question; it builds a deterministic reply so that every lesson, test "
-    "and chart gives the same result for the same seed.",
-    "Its text is assembled from fixed sentences, chosen by the seed, so that a notebook run can be repeated exactly.",
-    "It follows the real wire protocol, so your code cannot tell the difference in how the answer "
-    "arrives, only in what it says.",
+_HOW = (
+    "Here is how {subject} works, step by step:",
+    "{Subject} comes down to a few steps, in this order:",
+)
+_WHY = (
+    "There are a few reasons behind {subject}, and the first one matters most.",
+    "The short answer about {subject}: it solves a problem that would otherwise keep coming back.",
+)
+_WRITE = (
+    "Here is a short piece about {subject}:",
+    "Here is something brief on {subject}:",
+)
+_POINTS = (
+    "The core idea: what {subject} is for, stated before any detail.",
+    "How it works: the parts of {subject} and the order in which they act.",
+    "Where it shows up: the everyday cases in which {subject} makes a difference.",
+    "The trade-off: what {subject} costs, and when a simpler approach is enough.",
+    "A concrete case: one example of {subject} makes the general idea easy to check.",
+    "Common mistakes: the misunderstandings about {subject} that come up most often.",
 )
 _CLOSINGS = (
-    'Point the course at real Amazon Bedrock (backend "aws") to get a genuine model answer.',
-    'Switch the backend to "aws" when you have Bedrock model access and want a real answer.',
-    "Try one of the course prompts, such as a haiku about rivers, to see a written answer.",
+    "If you tell me which part you need, I can go into more detail on it.",
+    "I can expand any of these points, or give an example, if that helps.",
+    "Ask about any part of {subject} and I'll go deeper.",
 )
-_FILLER = (
-    "Each piece of this text travels in its own event-stream frame, just as it would from Bedrock.",
-    "The endpoint counts tokens with one counter, so the usage, the headers and the metrics agree.",
-    "Pacing is simulated: a pause before the first token, then a steady rate with a little jitter.",
-    "A stream ends with a message_delta that carries the stop reason and the output token count.",
-    "When max_tokens is reached the answer is cut at exactly that many tokens.",
-    "Stop sequences end the answer just before the sequence would have appeared.",
-    "Every frame carries two CRC32 checksums, one for its prelude and one for the whole message.",
-    "The time to first token is the figure learners notice most when they watch a stream.",
-    "A live view should redraw a few times per second, not once per delta.",
-    "Timestamps are taken when each frame arrives, before any decoding or rendering work.",
-    "Rivers, lighthouses and capitals all make good test prompts because their answers are easy to check.",
-    "Throughput is usually measured in output tokens per second after the first token.",
+_VERSE = (
+    "{Subject}, quiet at first,\ngathers its meaning slowly,\nthen is simply there.",
+    "Light on {subject}:\none thought, then another,\nand the page fills up.",
 )
 
 
 def _topic(prompt: str) -> str:
-    words = normalise(prompt).split()
-    if not words:
-        return "an empty prompt"
-    shown = " ".join(words[:8])
-    return f'"{shown}{" ..." if len(words) > 8 else ""}"'
+    head = prompt[:1_000]  # the subject is in the first words; a long prompt is never read whole for it
+    return subject(_FLAG.sub(" ", _MARKER.sub(" ", head)))
+
+
+def _fill(template: str, topic: str) -> str:
+    return template.format(subject=topic, Subject=topic[:1].upper() + topic[1:])
+
+
+def _count_asked(words: list[str]) -> int:
+    numbers = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+    return next((numbers[w] for w in words[:6] if w in numbers), 3)
 
 
 def _generic(prompt: str, rng: random.Random) -> str:
-    return (
-        f"{rng.choice(_OPENINGS)} You asked about {_topic(prompt)}.\n\n"
-        f"{rng.choice(_MIDDLES)} {rng.choice(_FILLER)}\n\n"
-        f"{rng.choice(_CLOSINGS)}"
-    )
+    topic = _topic(prompt)
+    words = normalise(prompt[:1_000]).split()
+    # The verb that says what kind of request this is, after any "please", "explain", "tell me".
+    first = next((w for w in words[:3] if w in ("how", "why", "list", "name", "give", "write", "compose", "draft")),
+                 words[0] if words else "")
+    if first in ("how",):
+        steps = rng.sample(_POINTS, 3)
+        body = _fill(rng.choice(_HOW), topic) + "\n\n" + "\n".join(
+            f"{n}. {_fill(point, topic)}" for n, point in enumerate(steps, 1))
+    elif first in ("why",):
+        body = _fill(rng.choice(_WHY), topic) + " " + _fill(rng.choice(_POINTS), topic)
+    elif first in ("list", "name", "give") or "examples" in words:
+        count = min(_count_asked(words), len(_POINTS))
+        body = "\n".join(f"- {_fill(point, topic)}" for point in rng.sample(_POINTS, count))
+    elif first in ("write", "compose") and ("poem" in words or "haiku" in words):
+        body = _fill(rng.choice(_VERSE), topic)
+    elif first in ("write", "compose", "draft"):
+        body = _fill(rng.choice(_WRITE), topic) + "\n\n" + " ".join(_fill(p, topic) for p in rng.sample(_POINTS, 2))
+    else:
+        body = _fill(rng.choice(_DEFINE), topic) + "\n\n" + "\n".join(
+            f"- {_fill(point, topic)}" for point in rng.sample(_POINTS, 3))
+    return f"{body}\n\n{_fill(rng.choice(_CLOSINGS), topic)}"
 
 
 def _long(prompt: str, tokens: int, rng: random.Random) -> str:
     """Exactly ``tokens`` tokens of readable paragraphs (a prefix of pieces keeps its token count)."""
     # Paragraphs end in a line break, which is a token of its own, so each one splits alone exactly as it
     # would inside the whole text: split once, paragraph by paragraph, and never the joined text again.
-    pieces = split_tokens(f"{_OPENINGS[0]} You asked for a long answer about {_topic(prompt)}, so here it is.\n\n")
+    topic = _topic(prompt)
+    pieces = split_tokens(f"Here is a long answer about {topic}, in parts.\n\n")
     paragraph = 0
     while len(pieces) < tokens:
         paragraph += 1
-        sentences = rng.sample(_FILLER, 4)
+        sentences = [_fill(point, topic) for point in rng.sample(_POINTS, 4)]
         pieces += split_tokens(f"Part {paragraph}. " + " ".join(sentences) + "\n\n")
     return "".join(pieces[:tokens])
 

@@ -18,7 +18,8 @@ __all__ = ["choose_tool", "generate_tool_input", "tool_result_text"]
 # Prompt words that call for a kind of tool, and words that identify such a tool.
 _CUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("weather", "forecast", "temperature", "raining", "sunny", "rain"), ("weather", "forecast", "temperature")),
-    (("calculate", "compute", "sum", "multiply", "plus", "minus", "times", "divided"), ("calc", "math", "arith")),
+    (("calculate", "compute", "sum", "add", "multiply", "plus", "minus", "times", "divided"),
+     ("calc", "math", "arith")),
     (("search", "look up", "find"), ("search", "lookup", "find")),
     (("time", "clock", "date"), ("time", "clock", "date")),
 )
@@ -27,6 +28,10 @@ _STOPWORDS = frozenset(
     "tool given get returns return current value values".split()
 )
 _CITY_AFTER = re.compile(r"\b(?:in|for|at|near)\s+((?:[A-Z][\w'-]*)(?:[ ,]+[A-Z][\w'-]*)*)")
+# One digit, an operator, a digit: enough to see arithmetic, and linear (no repeated group to backtrack in).
+_ARITHMETIC = re.compile(r"\d ?[-+*/×^%] ?\d")
+# Request words before a search query's subject.
+_QUERY_LEAD = frozenset(("look", "up", "search", "for", "find", "please", "can", "you", "could"))
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EXPRESSION = re.compile(r"-?\d+(?:\.\d+)?(?:\s*[-+*/x×^%]\s*-?\d+(?:\.\d+)?)+")
 
@@ -48,6 +53,8 @@ def _tool_matches(tool: dict, prompt: str) -> int:
             c in identity for c in tool_cues
         ):
             score += 5
+    if _ARITHMETIC.search(prompt) and any(c in identity for c in ("calc", "math", "arith")):
+        score += 5  # "what is 2+2?" asks for arithmetic without naming it
     description_words = _words(str(tool.get("description", ""))) | _words(name.replace("_", " "))
     score += len(description_words & _words(prompt))
     return score
@@ -95,7 +102,10 @@ def _string_value(name: str, schema: dict, prompt: str) -> str:
     if schema.get("format") == "date-time":
         return "2025-01-01T12:00:00Z"
     if any(k in lowered for k in ("query", "question", "text", "prompt", "topic", "search")):
-        return " ".join(prompt.split())[:200] or "example"
+        words = prompt.split()
+        while len(words) > 1 and words[0].lower() in _QUERY_LEAD:  # "look up the Hansa" -> "the Hansa"
+            words = words[1:]
+        return " ".join(words)[:200] or "example"
     min_length = int(schema.get("minLength", 0) or 0)
     value = f"example {name}".strip()
     return value.ljust(min_length, "x")

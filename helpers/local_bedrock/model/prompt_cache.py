@@ -100,7 +100,7 @@ class PromptCache:
         eligible = []
         for path, control in points:
             prefix = _prefix_body(body, path)
-            tokens = count_input_tokens(prefix)
+            tokens = count_input_tokens(prefix, model)
             if tokens < model.cache_min_tokens:
                 continue
             canonical = json.dumps(_strip_cache_control(prefix), sort_keys=True, ensure_ascii=False)

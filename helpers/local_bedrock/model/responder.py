@@ -30,7 +30,14 @@ from typing import Any, Literal
 from helpers.bedrock_rules import ModelInfo
 from helpers.local_bedrock.errors import ContextWindowExceeded
 from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
-from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_input, tool_result_text
+from helpers.local_bedrock.model.dialogue import (
+    follow_up_answer,
+    plan_tool_calls,
+    question_of,
+    thinking_steps,
+    tool_preamble,
+    tool_results_answer,
+)
 from helpers.local_bedrock.model.tokens import count_input_tokens, split_tokens
 
 __all__ = ["PlannedChunk", "ResponsePlan", "plan_response", "last_user_text"]
@@ -171,16 +178,8 @@ class _Stream:
         return [({"type": kind, field: "".join(group)}, len(group)) for group in _groups(pieces, self.rng, self.fixed)]
 
 
-def _thinking_text(prompt: str, budget: int, rng: random.Random) -> list[str]:
-    topic = " ".join(prompt.split()[:12]) or "an empty prompt"
-    steps = [
-        f"The request is about: {topic}.",
-        "First I check whether this is one of the course prompts with a prepared answer.",
-        "Then I decide on the shape of the reply: short and direct, or structured with a list.",
-        "Finally I keep the answer within the token limit and note any stop sequences.",
-        "This reasoning comes from the local Bedrock endpoint and is generated deterministically.",
-    ]
-    take = rng.randint(3, len(steps))
+def _thinking_text(steps: list[str], budget: int, rng: random.Random) -> list[str]:
+    take = rng.randint(min(3, len(steps)), len(steps))
     pieces = split_tokens(" ".join(steps[:take]))
     # Never more than the budget allows, and never so much that nothing is left for the answer.
     return pieces[: max(1, min(budget, len(pieces)))]
@@ -189,30 +188,6 @@ def _thinking_text(prompt: str, budget: int, rng: random.Random) -> list[str]:
 def _signature(body: dict, seed: int) -> str:
     raw = b"".join(_digest(body, seed, f"signature{i}") for i in range(6))
     return base64.b64encode(raw).decode("ascii")
-
-
-def _tool_follow_up(body: dict) -> str | None:
-    """An answer that uses the tool_result in the last user message, or None when there is none."""
-    messages = body.get("messages", [])
-    if not messages or not isinstance(messages[-1].get("content"), list):
-        return None
-    results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
-    if not results:
-        return None
-    names: dict[str, str] = {}
-    if len(messages) >= 2 and isinstance(messages[-2].get("content"), list):
-        for block in messages[-2]["content"]:
-            if isinstance(block, dict) and block.get("type") == "tool_use":
-                names[str(block.get("id"))] = str(block.get("name"))
-    lines = []
-    for result in results:
-        name = names.get(str(result.get("tool_use_id")), "the tool")
-        text = tool_result_text(result.get("content")).strip() or "(no text)"
-        if result.get("is_error"):
-            lines.append(f"The {name} tool reported an error: {text}. I cannot give a result without it.")
-        else:
-            lines.append(f"The {name} tool returned: {text}")
-    return "\n\n".join(lines) + "\n\nThat is the answer, based on the tool's result above."
 
 
 _CONTEXT_WINDOW_BETA = "model-context-window-exceeded-2025-08-26"
@@ -235,8 +210,24 @@ def _tool_input_deltas(stream: _Stream, pieces: list[str], body: dict) -> list[t
     return [({"type": "input_json_delta", "partial_json": "".join(g)}, len(g)) for g in groups]
 
 
+# A refusal's stop_details: {"type": "refusal", "category": ..., "explanation": ...}. The categories are the
+# anthropic SDK's (types/refusal_stop_details.py, 2.17.0: cyber, bio, frontier_llm, reasoning_extraction,
+# general_harms, or null when none applies). Which category, and what explanation, Bedrock sends for a given
+# prompt is UNCONFIRMED: the local model names the catch-all one, with an explanation of its own wording.
+REFUSAL_CATEGORY = "general_harms"
+REFUSAL_EXPLANATION = "The request was declined because it could relate to an area determined to be harmful."
+
+
 def _special_stop(flags: set[str], body: dict, model: ModelInfo) -> str | None:
-    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window."""
+    """The stop reason a directive asks for: a refusal, a paused server-tool turn, a full context window.
+
+    ``pause_turn`` really happens only when a server-tool loop (web search, web fetch, code execution, run by
+    Anthropic's API) pauses a long turn at its iteration limit; the paused response is sent back unchanged to
+    continue (Anthropic's "Handling stop reasons"; described in langchain-anthropic's AnthropicPauseTurnMiddleware,
+    https://reference.langchain.com/python/langchain-anthropic/middleware/pause_turn). The local endpoint runs no
+    server tools, so ``[[pause_turn]]`` stands in for that moment on any request: a stand-in for a lesson to
+    show the stop reason, never something a plain chat does on AWS.
+    """
     if "refusal" in flags:
         return "refusal"
     if "pause_turn" in flags:
@@ -282,30 +273,32 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         data = base64.b64encode(b"".join(_call_digest(body, seed, call, f"redacted{i}") for i in range(8))).decode()
         stream.block({"type": "redacted_thinking", "data": data}, [])
         stream.content.append({"type": "redacted_thinking", "data": data})
+    follow_up = tool_results_answer(body)
+    calls = plan_tool_calls(body["tools"], body.get("tool_choice"), prompt) if body.get("tools") else []
+    forced = isinstance(body.get("tool_choice"), dict) and body["tool_choice"].get("type") in ("any", "tool")
+    if follow_up is not None and not forced:
+        calls = []  # the results are in: answer from them
+
     thinking_budget = _thinking_budget(body, model)
     if thinking_budget:
-        pieces = budget.take(_thinking_text(prompt, thinking_budget, rng))
+        steps = thinking_steps(body, prompt or question_of(body), calls, rng)
+        pieces = budget.take(_thinking_text(steps, thinking_budget, rng))
         signature = _signature(body, seed)
         deltas = stream.text_deltas(pieces, "thinking_delta", "thinking")
         deltas.append(({"type": "signature_delta", "signature": signature}, 0))
         stream.block({"type": "thinking", "thinking": "", "signature": ""}, deltas)
         stream.content.append({"type": "thinking", "thinking": "".join(pieces), "signature": signature})
 
-    follow_up = _tool_follow_up(body)
-    tool = None
-    if body.get("tools"):
-        tool = choose_tool(body["tools"], body.get("tool_choice"), prompt)
-    forced = isinstance(body.get("tool_choice"), dict) and body["tool_choice"].get("type") in ("any", "tool")
-
-    if tool is not None and (follow_up is None or forced):
-        text = "" if forced else f"I'll use the {tool['name']} tool for this."
+    if calls:
+        text = "" if forced else tool_preamble(calls)
+    elif follow_up is not None:
+        text = follow_up
     else:
-        tool = None
-        text = follow_up if follow_up is not None else answer_text(prompt, seed)
+        text = follow_up_answer(body, prompt, lambda request: answer_text(request, seed)) or answer_text(prompt, seed)
 
     text, stop_sequence = _cut_at_stop(text, list(body.get("stop_sequences", [])))
     if stop_sequence is not None:
-        tool = None  # the model stopped before it could reach the tool call
+        calls = []  # the model stopped before it could reach the tool call
         stop_reason = "stop_sequence"
     if text and not budget.exhausted:
         pieces = budget.take(split_tokens(text))
@@ -313,14 +306,19 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
             stream.block({"type": "text", "text": ""}, stream.text_deltas(pieces, "text_delta", "text"))
             stream.content.append({"type": "text", "text": "".join(pieces)})
 
-    if tool is not None and not budget.exhausted and budget.left == 0:
-        budget.exhausted = True  # no token left to begin the tool call
-    elif tool is not None and not budget.exhausted:
-        tool_input = generate_tool_input(tool.get("input_schema", {}), prompt)
-        pieces = budget.take(split_tokens(json.dumps(tool_input)))
+    # Several calls in one turn are parallel tool use: all their results go back in the next user turn.
+    for number, planned in enumerate(calls):
+        tool = planned["tool"]
+        if budget.exhausted:
+            break
+        if budget.left == 0:
+            budget.exhausted = True  # no token left to begin the tool call
+            break
+        pieces = budget.take(split_tokens(json.dumps(planned["input"])))
         partial = "".join(pieces)
         # Real ids: "toolu_bdrk_01" + 22 characters, new on every call (captures ims_*_tool_use).
-        tool_id = "toolu_bdrk_01" + _base62(_call_digest(body, seed, call, "tool"), 22)
+        tool_id = "toolu_bdrk_01" + _base62(_call_digest(body, seed, call, "tool" + (str(number) if number else "")),
+                                            22)
         deltas = [({"type": "input_json_delta", "partial_json": ""}, 0)]
         deltas += _tool_input_deltas(stream, pieces, body)
         stream.block({"type": "tool_use", "id": tool_id, "name": tool["name"], "input": {}}, deltas)
@@ -337,11 +335,10 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
         stop_reason, stop_sequence = special, None
         if special == "refusal":
             # HTTP 200 with stop_details (anthropic SDK's RefusalStopDetails: type, category, explanation).
-            stop_details = {"type": "refusal", "category": None,
-                            "explanation": "The local endpoint refused because the prompt asked it to ([[refusal]])."}
+            stop_details = {"type": "refusal", "category": REFUSAL_CATEGORY, "explanation": REFUSAL_EXPLANATION}
 
     output_tokens = sum(c.output_tokens for c in stream.chunks)
-    input_tokens = count_input_tokens(body)
+    input_tokens = count_input_tokens(body, model)
     # Real ids: "msg_bdrk_01" + 22 characters, new on every call (captures im_*, ims_*).
     message_id = "msg_bdrk_01" + _base62(_call_digest(body, seed, call, "message"), 22)
     start_message = {
@@ -428,7 +425,7 @@ def plan_response(body: dict, model: ModelInfo, *, seed: int, call: int = 0) -> 
     Deterministic per seed; ``call`` (the endpoint's call number) changes only the message and tool ids.
     Raises ``ContextWindowExceeded`` when the input is longer than the model's ``context_tokens``.
     """
-    input_tokens = count_input_tokens(body)
+    input_tokens = count_input_tokens(body, model)
     if input_tokens > model.context_tokens:
         raise ContextWindowExceeded(input_tokens, model.context_tokens)
     rng = random.Random(_digest(body, seed, "chunking"))

@@ -36,8 +36,8 @@ def count_tokens(raw: bytes, model: ModelInfo) -> int:
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(body, dict)
-        return count_input_tokens(body)
+        return count_input_tokens(body, model)
     if isinstance(given.get("converse"), dict):
         prepared = converse.prepare("Converse", json.dumps(given["converse"]).encode(), model)
-        return count_input_tokens(prepared.body)
+        return count_input_tokens(prepared.body, model)
     raise BedrockError(400, "ValidationException", "input must hold invokeModel or converse.")

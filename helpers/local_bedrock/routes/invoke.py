@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..controls.calls import CallRecord, recorded_body
-from ..controls.faults import Fault, message_for
+from ..controls.faults import SSE_ERRORS, Fault, message_for
 from ..door.bodies import json_text_problem
 from ..door.hangup import HangUpWatch
 from ..errors import BedrockError
@@ -34,7 +34,7 @@ from ..model.operations import echo_headers, request_region, stream_metrics_coun
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
 from ..wire import frames
-from . import converse, converse_answer
+from . import converse, converse_answer, messages_api
 from .base import AppBase, Disconnected
 from .count_tokens import count_tokens
 
@@ -329,6 +329,17 @@ class InvokeRoute(AppBase):
         if fault.error == "drop":
             self.calls.update(record, error="drop", done=True)
             return  # returning without ending the body makes hypercorn close the connection
+        if fault.error in SSE_ERRORS:
+            # Anthropic's error object as an ordinary chunk of a 200 stream (anthropic-sdk-python#1472):
+            # no exception frame, so botocore raises nothing and only a reader that looks at the chunk sees it.
+            message = fault.message or messages_api.SSE_ERROR_MESSAGES[fault.error]
+            self.calls.update(record, error=fault.error, error_message=message)
+            error = {"type": "error", "error": {"type": fault.error, "message": message}}
+            await send({"type": "http.response.body", "body": frames.chunk_frame(error), "more_body": True})
+            watch.finish()
+            self.calls.update(record, done=True)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         fields: dict[str, Any] = {}
         if fault.error == "modelStreamErrorException":
             fields = {"originalStatusCode": 500, "originalMessage": "The model stopped unexpectedly."}

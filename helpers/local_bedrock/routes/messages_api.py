@@ -102,7 +102,11 @@ SSE_ERROR_FOR_EXCEPTION = {
     "modelTimeoutException": "api_error",
     "validationException": "invalid_request_error",
 }
-SSE_ERROR_MESSAGES = {"overloaded_error": "Overloaded", "api_error": "Internal server error"}
+# rate_limit_error's text is the first-party 429 body's (quoted in anthropic/claude-code#45636); what an
+# in-band rate_limit_error chunk says on Bedrock is unconfirmed.
+SSE_ERROR_MESSAGES = {"overloaded_error": "Overloaded", "api_error": "Internal server error",
+                      "rate_limit_error": "This request would exceed your account's rate limit. "
+                                          "Please try again later."}
 # A refused short-term API key: Bedrock's 403 (door/auth.py), worded as Anthropic's error for a 403.
 SHORT_TERM_KEY_ERROR_TYPE = "permission_error"
 # message_delta's usage as Anthropic's first-party API sends it: cumulative counts, input included (Anthropic's

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab wheelhouse dry-run test test-fast lint browser chromium benchmark endpoint refresh-notebooks clean \
+.PHONY: lab wheelhouse dry-run test test-fast lint browser chromium axe benchmark endpoint refresh-notebooks clean \
 	examples-toolchains examples-build examples-test examples-clean
 
 # Two installs (install_extra: extra, pip source options): the lab set for learners (`make lab`: what the lessons need, no test tools) and the
@@ -71,18 +71,25 @@ chromium:
 	  fi; \
 	fi
 
+# axe-core for the browser test's accessibility check, at the version tests/browser/axe/package-lock.json pins.
+AXE := tests/browser/axe/node_modules/.package-lock.json
+axe: $(AXE)
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	cd tests/browser/axe && npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+	touch $@
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
 # Everything CI runs: lint, unit/conformance/browser/examples tests, then nbval over the stored notebooks.
-test: $(STAMP) chromium lint examples-build
+test: $(STAMP) chromium axe lint examples-build
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval notebooks --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not browser and not notebooks"
 
-browser: $(STAMP) chromium
+browser: $(STAMP) chromium axe
 	$(PY) -m pytest tests -m browser
 
 benchmark: $(STAMP)
@@ -92,7 +99,7 @@ endpoint: $(STAMP)
 	$(PY) -m helpers.local_bedrock
 
 clean: examples-clean
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tests/browser/axe/node_modules
 
 # AWS's streaming example in JavaScript, Java and Go (examples/): each build downloads what its lock or
 # build file pins (npm's, Maven's and Go's own caches keep it between runs) and is redone only when its

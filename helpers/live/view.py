@@ -35,6 +35,7 @@ import ipywidgets as widgets
 
 from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
+from helpers.live.region import LiveRegion
 from helpers.live.sidechart import MIN_POINTS, WIDTH, gap_chart_svg
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
@@ -86,7 +87,8 @@ class LiveView(widgets.VBox):
         self.show_chart = bool(show_chart)
 
         self.status = widgets.HTML(value="<small>waiting for the first event...</small>", _dom_classes=_hook("status"))
-        self.answer = widgets.HTML(
+        # ipywidgets.HTML's twin with a polite live region for screen readers (helpers.live.region).
+        self.answer = LiveRegion(
             value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
         )
         # A fixed width keeps the chart from stretching to the answer's height in the HBox.
@@ -138,6 +140,7 @@ class LiveView(widgets.VBox):
     def run(self, result: Any) -> Any:
         """Stream ``result`` into the view; returns it once it has ended. Never raises StreamError."""
         self.result = result
+        self.answer.done = False
         self._figures = LiveFigures(getattr(result, "request_sent_ns", 0) or 0, gaps=self.show_chart)
         if self.stop_requested:
             result.close()
@@ -207,7 +210,10 @@ class LiveView(widgets.VBox):
         if self.interrupted:
             status += " · interrupted (kernel interrupt)"
         self._set(self.status, f"<small>{status}</small>")
-        self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
+        with self.answer.hold_sync():  # the last text and "done" in one message
+            if done:
+                self.answer.done = True  # the last block is complete: screen readers hear it now
+            self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
         thinking = thinking_text(snapshot)
         if thinking:
             if self.thinking is None:
@@ -258,7 +264,7 @@ class LiveView(widgets.VBox):
         return content, box
 
     @staticmethod
-    def _set(widget: widgets.HTML, value: str) -> None:
+    def _set(widget: widgets.DOMWidget, value: str) -> None:
         if widget.value != value:  # unchanged traits send nothing
             with widget.hold_sync():
                 widget.value = value

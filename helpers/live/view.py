@@ -113,6 +113,10 @@ class LiveView(widgets.VBox):
         self.stop_button = widgets.Button(
             description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop"),
             layout=widgets.Layout(width="auto", flex="0 0 auto"),  # as wide as its label, not 148 px
+            # The warning style draws its label in the theme's inverse text colour: white on the light theme's
+            # orange is 2.7:1 (measured in tests/browser/test_dark_theme_a11y_browser.py), below WCAG AA's 4.5:1.
+            # Both themes' warning orange is light enough for black (7:1 and more), so the label is black.
+            style=widgets.ButtonStyle(text_color="black"),
         )
         self.stop_button.on_click(lambda _b: self.stop())
         # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).

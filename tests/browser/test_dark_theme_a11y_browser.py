@@ -19,17 +19,15 @@ page). Screenshots land in test-artifacts/browser/dark-*.png.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from a11y import axe_violations, blocking
 from lab_driver import NotebookPage, serve_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 AA_TEXT = 4.5  # WCAG 2.2 success criterion 1.4.3, normal-size text
 
 SETUP = """from helpers.charts import chunk_latency
@@ -98,19 +96,6 @@ _LINE_CONTRAST_JS = "(root) => {" + _COLOURS_JS + """
 }"""
 
 
-def install_axe() -> None:
-    """``make axe`` installs axe-core before the tests; run without make (the course launcher), do the same here."""
-    if AXE.is_file():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(f"{AXE} is missing and npm is not on PATH: install Node.js with npm", pytrace=False)
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-                          cwd=AXE.parents[2], capture_output=True, text=True, check=False)  # fmt: skip
-    if done.returncode != 0 or not AXE.is_file():
-        pytest.fail(f"npm ci in {AXE.parents[2]} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
-
-
 def text_below_aa(view: Any, theme: str, artifacts: Path) -> list[str]:
     """Every text of the view in ``theme`` below 4.5:1, one line each; the measures go to an artifact."""
     contrasts = view.evaluate(_TEXT_CONTRAST_JS)
@@ -122,7 +107,6 @@ def text_below_aa(view: Any, theme: str, artifacts: Path) -> list[str]:
 
 
 def test_live_view_in_dark_theme_is_legible_and_accessible(page: Any, jupyter_lab: Any, artifacts: Path) -> None:
-    install_axe()
     kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     notebook_json = {
         "cells": [{"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None}
@@ -165,16 +149,9 @@ def test_live_view_in_dark_theme_is_legible_and_accessible(page: Any, jupyter_la
     label = chart.get_attribute("aria-label") or ""
     assert label.startswith("Chart of the gap before each chunk") and " chunks, median gap " in label, label
 
-    page.add_script_tag(path=str(AXE))
-    axe = page.evaluate(
-        """async () => {
-            const r = await axe.run({include: [['.bedrock-live']]}, {resultTypes: ['violations']});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
-        }"""
-    )
+    axe = axe_violations(page, ".bedrock-live")
     (artifacts / "dark-axe.json").write_text(json.dumps(axe, indent=1), encoding="utf-8")
-    serious = [v for v in axe if v["impact"] in ("serious", "critical")]
+    serious = blocking(axe)
     assert not serious, "axe-core: " + json.dumps(serious, indent=1)
 
     # Still streaming: the region is the element marked before, and holds the finished blocks, each once.

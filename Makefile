@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 CHROMIUM ?= /usr/bin/chromium
 COURSE = $(PYTHON) -m helpers.course --venv $(VENV)
 
-.PHONY: lab install-dev lock upgrade wheelhouse dry-run site test test-fast lint browser chromium benchmark endpoint \
+.PHONY: lab install-dev lock upgrade wheelhouse dry-run site test test-fast lint browser chromium axe benchmark endpoint \
 	refresh-notebooks clean examples-toolchains examples-build examples-test examples-clean
 
 # Two sets: the lab set for learners (`make lab`: what the lessons need, no test tools) and the dev set for
@@ -70,18 +70,25 @@ chromium:
 	  fi; \
 	fi
 
+# axe-core for the browser test's accessibility check, at the version tests/browser/axe/package-lock.json pins.
+AXE := tests/browser/axe/node_modules/.package-lock.json
+axe: $(AXE)
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	cd tests/browser/axe && npm ci --no-audit --no-fund --prefer-offline --loglevel=error
+	touch $@
+
 lint: install-dev
 	$(PY) -m ruff check .
 
 # Everything CI runs (the launcher's `test`): lint, unit/conformance/browser/examples tests, then nbval over the
-# stored notebooks. Chromium and the examples' builds come first: they need apt and make.
-test: chromium examples-build
+# stored notebooks. Chromium, axe-core and the examples' builds come first: they need apt, npm and make.
+test: chromium axe examples-build
 	$(COURSE) test
 
 test-fast:
 	$(COURSE) --fast test
 
-browser: install-dev chromium
+browser: install-dev chromium axe
 	$(PY) -m pytest tests -m browser
 
 benchmark: install-dev
@@ -91,7 +98,7 @@ endpoint:
 	$(COURSE) endpoint
 
 clean: examples-clean
-	rm -rf $(VENV) build .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) build .pytest_cache .ruff_cache test-artifacts tests/browser/axe/node_modules
 
 # AWS's streaming example in JavaScript, Java and Go (examples/): each build downloads what its lock or
 # build file pins (npm's, Maven's and Go's own caches keep it between runs) and is redone only when its

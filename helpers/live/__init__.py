@@ -4,7 +4,8 @@
 Modules, one concern each: ``markdown`` (safe, partial-aware Markdown -> HTML),
 ``status`` (status lines), ``static`` (the deterministic stored rendering),
 ``frontend`` (is a widget frontend attached?), ``kernel_events`` (Stop clicks reach
-a busy kernel on a subshell), ``sidechart`` (the gap chart, as SVG), ``view`` (the widget
+a busy kernel on a subshell), ``sidechart`` (the gap chart, as SVG), ``region`` (the answer area and its
+aria-live region for screen readers), ``view`` (the widget
 and its throttled render loop), ``render`` (``render_stream``).
 """
 

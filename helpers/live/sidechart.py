@@ -20,10 +20,15 @@ import html
 import math
 from collections.abc import Sequence
 
-__all__ = ["MIN_POINTS", "WIDTH", "gap_chart_svg", "nice_ticks", "y_limit"]
+__all__ = ["MIN_POINTS", "WIDTH", "chart_description", "gap_chart_svg", "nice_ticks", "y_limit"]
 
 MIN_POINTS = 20
 GAP_COLOR = "#30638e"  # the course's colour for gaps (helpers.charts.COLORS["gap"])
+# The line takes the theme's brand colour where the page has one (JupyterLab's --jp-brand-color1: a blue that
+# keeps 3:1 against the light and the dark theme's background, WCAG 1.4.11); the attribute is the fallback
+# where a sanitizer drops the style (GAP_COLOR on a dark background is below 3:1).
+_LINE_STYLE = f"stroke:var(--jp-brand-color1, {GAP_COLOR})"
+_MARK_STYLE = f"fill:var(--jp-brand-color1, {GAP_COLOR})"
 WIDTH, HEIGHT = 340, 150
 _LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 34, 28  # room for tick labels, axis names and a two-line title
 
@@ -50,6 +55,18 @@ def _label(value: float) -> str:
     return f"{value:g}"
 
 
+def chart_description(gaps_ms: Sequence[float], *, ttft_ms: float | None = None) -> str:
+    """The chart in words, for screen readers: what it plots and the figures a sighted reader takes from it."""
+    n = len(gaps_ms)
+    first = f"first token after {ttft_ms:.0f} ms; " if ttft_ms is not None else ""
+    if not n:
+        return f"Chart of the gap before each chunk: {first}no gaps yet"
+    ordered = sorted(gaps_ms)
+    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return (f"Chart of the gap before each chunk: {first}{n} chunks, median gap {median:.0f} ms, "
+            f"longest {ordered[-1]:.0f} ms")  # fmt: skip
+
+
 def gap_chart_svg(gaps_ms: Sequence[float], *, ttft_ms: float | None = None) -> str:
     """The gap before each chunk (chunk 1 is the gap after the first token) as an SVG element."""
     n = len(gaps_ms)
@@ -62,9 +79,10 @@ def gap_chart_svg(gaps_ms: Sequence[float], *, ttft_ms: float | None = None) -> 
     def y(ms: float) -> float:
         return _TOP + plot_h - min(ms, limit) / limit * plot_h
 
+    alt = html.escape(chart_description(gaps_ms, ttft_ms=ttft_ms), quote=True)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'role="img" aria-label="gap before each chunk" style="font-size:9px;fill:currentColor">'
+        f'role="img" aria-label="{alt}" style="font-size:9px;fill:currentColor"><title>{alt}</title>'
     ]
     first = "gap before each chunk" if ttft_ms is None else f"first token after {ttft_ms:.0f} ms"
     second = "gap before each chunk" if ttft_ms is not None else ""
@@ -92,9 +110,10 @@ def gap_chart_svg(gaps_ms: Sequence[float], *, ttft_ms: float | None = None) -> 
     parts.append(f'<text class="ylabel" transform="translate(9 {_TOP + plot_h / 2:.0f}) rotate(-90)" '
                  'text-anchor="middle">gap (ms)</text>')  # fmt: skip
     points = " ".join(f"{x(i):.1f},{y(g):.1f}" for i, g in enumerate(gaps_ms, start=1))
-    parts.append(f'<polyline fill="none" stroke="{GAP_COLOR}" stroke-width="1" points="{points}"/>')
+    parts.append(f'<polyline fill="none" stroke="{GAP_COLOR}" style="{_LINE_STYLE}" stroke-width="1" '
+                 f'points="{points}"/>')  # fmt: skip
     for i in over:
         px = x(i)
-        parts.append(f'<path class="over" fill="{GAP_COLOR}" d="M{px - 3:.1f},{_TOP}h6l-3,-5z"/>')
+        parts.append(f'<path class="over" fill="{GAP_COLOR}" style="{_MARK_STYLE}" d="M{px - 3:.1f},{_TOP}h6l-3,-5z"/>')
     parts.append("</svg>")
     return "".join(parts)

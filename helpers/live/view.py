@@ -7,8 +7,15 @@ Two threads, one direction of data (rich's ``Live`` is the model):
   for rendering;
 * the *cell's* thread renders the latest snapshot at a throttled rate (tqdm's
   ``mininterval`` is the model): at most ``max_updates_per_s`` updates a second, and
-  never more often than keeps rendering under ``max_render_share`` of the wall time
+  never more often than keeps rendering under ``max_render_share`` (2 %) of the time
   (rendering 100 kB of Markdown is not free, and it shares the GIL with the reader).
+  A frame's cost is the CPU time of the cell's thread (``time.thread_time``), smoothed over
+  frames: that is what the reader loses while the cell's thread holds the GIL. The wall time
+  of a frame also counts the time the renderer *waited* for the GIL while the reader ran, so
+  a budget on it spaces frames out for nothing on a busy machine (a 2 % share of wall time:
+  display lag p95 1.5 s at load 13 on 2 cores); on CPU time, 2 % keeps lesson 3's paced
+  stream at the full 20 frames/s and a 20,000-delta bulk read at a few frames a second
+  (``live.overhead_ratio``, ``live.display_lag_ms_p95`` in ``benchmarks``).
   The reader flags new data, so a frame is drawn as soon as it arrives and the throttle
   allows (display lag in the page: ~30 ms median, ~55 ms p95, ``benchmarks.live_display``).
   Each widget only sends the traits that changed, batched with ``hold_sync``; the
@@ -35,6 +42,7 @@ import ipywidgets as widgets
 
 from helpers.live.kernel_events import route_to_frontend_subshell
 from helpers.live.markdown import IncrementalMarkdown
+from helpers.live.region import LiveRegion
 from helpers.live.sidechart import MIN_POINTS, WIDTH, gap_chart_svg
 from helpers.live.static import StaticRendering, thinking_text, tool_inputs
 from helpers.live.status import LiveFigures, live_status
@@ -75,7 +83,7 @@ class LiveView(widgets.VBox):
         max_updates_per_s: float = 20,
         show_chart: bool = False,
         chart_updates_per_s: float = 2,
-        max_render_share: float = 0.05,
+        max_render_share: float = 0.02,
         **kwargs: Any,
     ) -> None:
         self.max_updates_per_s = _check_rate("max_updates_per_s", max_updates_per_s)
@@ -86,7 +94,8 @@ class LiveView(widgets.VBox):
         self.show_chart = bool(show_chart)
 
         self.status = widgets.HTML(value="<small>waiting for the first event...</small>", _dom_classes=_hook("status"))
-        self.answer = widgets.HTML(
+        # ipywidgets.HTML's twin with a polite live region for screen readers (helpers.live.region).
+        self.answer = LiveRegion(
             value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
         )
         # A fixed width keeps the chart from stretching to the answer's height in the HBox.
@@ -104,6 +113,10 @@ class LiveView(widgets.VBox):
         self.stop_button = widgets.Button(
             description="Stop", icon="stop", button_style="warning", _dom_classes=_hook("stop"),
             layout=widgets.Layout(width="auto", flex="0 0 auto"),  # as wide as its label, not 148 px
+            # The warning style draws its label in the theme's inverse text colour: white on the light theme's
+            # orange is 2.7:1 (measured in tests/browser/test_dark_theme_a11y_browser.py), below WCAG AA's 4.5:1.
+            # Both themes' warning orange is light enough for black (7:1 and more), so the label is black.
+            style=widgets.ButtonStyle(text_color="black"),
         )
         self.stop_button.on_click(lambda _b: self.stop())
         # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).
@@ -125,7 +138,7 @@ class LiveView(widgets.VBox):
         # Each frame re-renders only the answer's unsettled end: the cost stays flat as it grows.
         self._answer_md = IncrementalMarkdown()
         self._thinking_md = IncrementalMarkdown()
-        self._render_cost_s = 0.0
+        self._render_cost_s = 0.0  # smoothed CPU seconds per frame
 
     # --- control ----------------------------------------------------------------------
 
@@ -138,6 +151,7 @@ class LiveView(widgets.VBox):
     def run(self, result: Any) -> Any:
         """Stream ``result`` into the view; returns it once it has ended. Never raises StreamError."""
         self.result = result
+        self.answer.done = False
         self._figures = LiveFigures(getattr(result, "request_sent_ns", 0) or 0, gaps=self.show_chart)
         if self.stop_requested:
             result.close()
@@ -167,12 +181,15 @@ class LiveView(widgets.VBox):
                     continue
                 if arrived.wait(_POLL_S):
                     arrived.clear()
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.thread_time()
                     self.update()
-                    cost = time.perf_counter() - started
-                    self._render_cost_s = cost
+                    cost = time.thread_time() - cpu_started
+                    # Smoothed: one slow frame (or a coarse thread clock, ~16 ms steps on Windows) must not
+                    # stall the view, and a steady cost is what the share is about.
+                    smoothed = self._render_cost_s
+                    self._render_cost_s = cost if smoothed == 0.0 else 0.7 * smoothed + 0.3 * cost
                     # Keep rendering to a small share of the time: the reader needs the GIL.
-                    next_frame = started + max(min_interval, cost / self.max_render_share)
+                    next_frame = started + max(min_interval, self._render_cost_s / self.max_render_share)
                 # The chart has its own, slower schedule; its cost must not hold back the text.
                 self.update_chart()
         except KeyboardInterrupt:
@@ -207,7 +224,10 @@ class LiveView(widgets.VBox):
         if self.interrupted:
             status += " · interrupted (kernel interrupt)"
         self._set(self.status, f"<small>{status}</small>")
-        self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
+        with self.answer.hold_sync():  # the last text and "done" in one message
+            if done:
+                self.answer.done = True  # the last block is complete: screen readers hear it now
+            self._set(self.answer, markdown_block(self._answer_md.render(snapshot.text, partial=not done)))
         thinking = thinking_text(snapshot)
         if thinking:
             if self.thinking is None:
@@ -258,7 +278,7 @@ class LiveView(widgets.VBox):
         return content, box
 
     @staticmethod
-    def _set(widget: widgets.HTML, value: str) -> None:
+    def _set(widget: widgets.DOMWidget, value: str) -> None:
         if widget.value != value:  # unchanged traits send nothing
             with widget.hold_sync():
                 widget.value = value

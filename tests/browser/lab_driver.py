@@ -222,6 +222,8 @@ class CellReport:
 class NotebookPage:
     """One open notebook tab and the commands the test needs."""
 
+    FOLD_LEFT_AREA = True  # JupyterLab opens with the file browser beside the notebook
+
     def __init__(self, page: Any, url: str) -> None:
         self.page = page
         self.url = url
@@ -240,8 +242,9 @@ class NotebookPage:
             }""",
             timeout=timeout_ms,
         )
-        # Collapse the file browser so screenshots show the notebook, not the sidebar.
-        self.command("application:toggle-left-area")
+        if self.FOLD_LEFT_AREA:
+            # Collapse the file browser so screenshots show the notebook, not the sidebar.
+            self.command("application:toggle-left-area")
 
     def command(self, name: str, args: dict[str, Any] | None = None) -> None:
         # The command's promise is not awaited: run-all resolves only when every cell has run, and the test
@@ -328,6 +331,17 @@ class NotebookPage:
 
     def screenshot(self, path: Path) -> None:
         self.page.screenshot(path=str(path))
+
+
+class Notebook7Page(NotebookPage):
+    """The same notebook in Jupyter Notebook 7 (``jupyter notebook``), one notebook per tab.
+
+    Notebook 7 is assembled from JupyterLab's own packages: the same notebook panel, cells, prompts, output areas,
+    dialogs and commands (``notebook:restart-run-all``), and the same application object when the server exposes
+    it. What differs for the test is the page around it: the notebook has the tab to itself.
+    """
+
+    FOLD_LEFT_AREA = False
 
 
 # --- preparing a notebook for the page -------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A throwaway JupyterLab server and Debian's Chromium, for the browser test and the display-lag benchmark.
+"""A throwaway JupyterLab (or Jupyter Notebook 7) server and Debian's Chromium, for the browser tests and the
+display-lag benchmark.
 
 Everything the server writes (settings, workspaces, runtime files, config) lives in one temporary folder, so a
 run never touches the developer's own JupyterLab state and never modifies a stored notebook: callers copy what
@@ -59,6 +60,8 @@ SERVER_CONFIG = {
         # window.jupyterapp lets the test run JupyterLab commands and read the notebook model.
         "expose_app_in_browser": True,
     },
+    # Notebook 7 is built from JupyterLab's parts and exposes the same application object when asked.
+    "JupyterNotebookApp": {"expose_app_in_browser": True},
     # CI containers run as root; the server refuses that unless told it is intended.
     "ServerApp": {"terminals_enabled": False, "allow_root": True},
 }
@@ -81,14 +84,17 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class JupyterLab:
-    """A running JupyterLab: where it listens, its token and the folder it serves."""
+    """A running JupyterLab (or Notebook 7): where it listens, its token and the folder it serves."""
 
     base_url: str
     token: str
     root: Path
     log: Path
+    app: str = "lab"  # or "notebook": Jupyter Notebook 7
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":
+            return f"{self.base_url}/notebooks/{name}?token={self.token}"
         return f"{self.base_url}/lab/tree/{name}?token={self.token}&reset"
 
 
@@ -141,13 +147,16 @@ def _wait_until_up(lab: JupyterLab, process: subprocess.Popen[bytes], timeout_s:
 
 
 @contextmanager
-def running_lab(home: Path, root: Path) -> Iterator[JupyterLab]:
-    """A headless JupyterLab on a free loopback port with a throwaway token, settings and root folder."""
+def running_lab(home: Path, root: Path, *, app: str = "lab") -> Iterator[JupyterLab]:
+    """A headless JupyterLab (``app="notebook"``: Notebook 7) on a free loopback port with a throwaway token,
+    settings and root folder."""
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"app must be 'lab' or 'notebook', got {app!r}")
     env = _write_lab_home(home)
     port, token = free_port(), secrets.token_hex(16)
-    lab = JupyterLab(f"http://127.0.0.1:{port}", token, root, home / "server.log")
+    lab = JupyterLab(f"http://127.0.0.1:{port}", token, root, home / "server.log", app)
     command = [
-        str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        str(VENV_BIN / "jupyter"), app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
     ]  # fmt: skip
     with lab.log.open("wb") as log:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from a11y import axe_violations, blocking
 from expectations import expected_answer, is_prefix_of, page_text, parameters_of, squash, words
 from lab_driver import CellReport, NotebookPage, WatchLog, serve_copy, source
 
@@ -145,6 +146,10 @@ def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, a
         notebook.screenshot(artifacts / f"{lesson.stem}-stop-mid-stream.png")
         # tools/screenshots.py makes the README's picture of the live view from this one.
         notebook.cell(stop_at).screenshot(path=str(artifacts / "stop-mid-stream-cell.png"))
+        # A lesson page with a live view streaming: no serious or critical accessibility problem in the view.
+        violations = axe_violations(page, ".bedrock-live")
+        (artifacts / f"{lesson.stem}-axe.json").write_text(json.dumps(violations, indent=1), encoding="utf-8")
+        assert not blocking(violations), "axe-core in the live view: " + json.dumps(blocking(violations), indent=1)
         notebook.part(stop_at, "stop").click()
     notebook.wait_all_done()
     notebook.screenshot(artifacts / f"{lesson.stem}.png")

@@ -115,6 +115,17 @@ def test_side_chart_axes_read_at_a_glance() -> None:
     assert nice_ticks(47) == [0, 20, 40] and nice_ticks(61, 4, integer=True) == [0, 20, 40, 60]
 
 
+def test_side_chart_says_what_it_shows_to_screen_readers() -> None:
+    import xml.etree.ElementTree as ET
+
+    from helpers.live.sidechart import gap_chart_svg
+
+    svg = ET.fromstring(gap_chart_svg([30.0, 10.0, 20.0, 80.0], ttft_ms=120.4))
+    expected = "Chart of the gap before each chunk: first token after 120 ms; 4 chunks, median gap 25 ms, longest 80 ms"
+    assert svg.get("role") == "img" and svg.get("aria-label") == expected
+    assert svg.find("{http://www.w3.org/2000/svg}title").text == expected  # a tooltip for sighted readers too
+
+
 def test_side_chart_waits_for_enough_points() -> None:
     from live_support import StandInResult
 

@@ -26,8 +26,8 @@ def paced(events: list[StreamEvent], per_s: float) -> Iterator[StreamEvent]:
 
 
 def answer_updates(log: list, view: LiveView) -> list[dict]:
-    """Updates the answer widget sent: one per rendered frame whose text changed."""
-    return updates(log, view.answer.comm.comm_id)
+    """Updates the answer widget sent: one per rendered frame whose text changed (not its ``done`` flag alone)."""
+    return [u for u in updates(log, view.answer.comm.comm_id) if "value" in u["state"]]
 
 
 # --- Markdown ----------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Every lesson in Jupyter Notebook 7, run as a learner runs it there: Kernel > Restart Kernel and Run All Cells.
+
+The same checks as the JupyterLab test (test_lessons_browser.py), in Notebook 7's page: no error output, every
+code cell ran with execution counts strictly increasing in cell order, every live view grew in several steps
+before its cell finished, and in lesson 3 a learner clicks Stop mid-stream during the Run All. Notebook 7 is built
+from JupyterLab's packages, including the setting that sends widget messages on a kernel subshell
+("Kernel Comms over subshells"), so its Stop reaches the busy kernel the same way: the stream ends with a partial
+answer and the status says it stopped. (helpers/live/kernel_events.py explains the subshell.)
+
+All lessons run in one Notebook 7 server and one browser, at the paces the JupyterLab test uses, so this adds
+about as much time as that test's lessons take without its screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lab_driver import Notebook7Page, serve_copy, source
+from lab_server import JupyterLab, running_lab
+from test_lessons_browser import (
+    LESSONS,
+    PACE_LIVE,
+    PACE_OTHER,
+    STOP_AFTER_CHARS,
+    check_live_cells,
+    check_no_errors,
+    check_order,
+    check_stopped,
+    tagged,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+pytest.importorskip("notebook", reason="Jupyter Notebook 7 is in the course's lab extra (pip install -e '.[lab]')")
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[JupyterLab]:
+    home, root = tmp_path_factory.mktemp("nb7-home"), tmp_path_factory.mktemp("nb7-root")
+    with running_lab(home, root, app="notebook") as server:
+        yield server
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_in_notebook7(lesson: Path, page: Any, notebook7: JupyterLab, artifacts: Path) -> None:
+    original = json.loads(lesson.read_text(encoding="utf-8"))
+    live_lesson = any(re.search(r"\b(render_stream|LiveView)\(", source(c)) for c in original["cells"])
+    parameters, _ = serve_copy(original, notebook7.root, lesson.name, PACE_LIVE if live_lesson else PACE_OTHER)
+    cells = json.loads((notebook7.root / lesson.name).read_text(encoding="utf-8"))["cells"]
+    stop_at = tagged(cells, "stop-demo")
+
+    notebook = Notebook7Page(page, notebook7.notebook_url(lesson.name))
+    notebook.open()
+    notebook.watch()
+    notebook.restart_and_run_all()
+    if stop_at is not None:
+        notebook.wait_answer_longer_than(stop_at, STOP_AFTER_CHARS, timeout_ms=120_000)
+        notebook.cell(stop_at).scroll_into_view_if_needed()
+        notebook.part(stop_at, "stop").click()
+    notebook.wait_all_done()
+    report, logs = notebook.report(), notebook.watched()
+    if stop_at is not None:
+        notebook.cell(stop_at).screenshot(path=str(artifacts / f"nb7-{lesson.stem}-stopped.png"))
+    notebook.shut_down_kernel()
+
+    check_no_errors(report)
+    check_order(report)
+    live = check_live_cells(logs, report)
+    if live_lesson:
+        assert live, "the lesson shows a live view (render_stream / LiveView) but none appeared in Notebook 7"
+    if stop_at is not None:
+        check_stopped(logs[stop_at], parameters)
+        after = [c for c in report[stop_at + 1 :] if c.cell_type == "code"]
+        printed = next((c.text() for c in after if "stopped by the reader" in c.text()), "")
+        assert re.search(r"stopped by the reader: True", printed), f"the cell after Stop printed {printed!r}"

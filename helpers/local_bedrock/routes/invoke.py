@@ -33,6 +33,7 @@ from ..model import (
 from ..model.operations import echo_headers, request_region, stream_metrics_counts
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
+from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
 from ..wire import frames
 from . import converse, converse_answer
 from .base import AppBase, Disconnected
@@ -168,6 +169,12 @@ class InvokeRoute(AppBase):
             raise BedrockError(400, "ValidationException",
                                f"{accept_header} {accept!r} is not supported: Anthropic models answer "
                                "application/json; omit the header or ask for application/json.")
+        tier = headers.get(TIER_HEADER) if operation not in converse.OPERATIONS else None
+        if tier is not None:  # a header parameter: checked with the request's shape, before the model
+            problem = tier_header_problem(tier)
+            if problem is not None:
+                raise BedrockError(400, "ValidationException", problem)
+            self.calls.update(record, service_tier=tier)
         try:
             info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
                                  inactive_account=self.switches.inactive_account)
@@ -181,6 +188,7 @@ class InvokeRoute(AppBase):
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = converse.prepare(operation, body, info)
+            self.calls.update(record, service_tier=request.echo.get("serviceTier", {}).get("type"))
             cache = self.prompt_cache.use(info, request.body)
             plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
@@ -203,8 +211,8 @@ class InvokeRoute(AppBase):
     async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
                       t0: float, request_headers: dict[str, str] | None = None) -> None:
         loop = asyncio.get_running_loop()
-        offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
-                           rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
+        offsets = schedule([c.output_tokens for c in plan.chunks], paced_for(self.latency, record.service_tier),
+                           self.time_scale, rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
         await sleep_until(loop, t0 + done_ms / 1000)
@@ -244,8 +252,8 @@ class InvokeRoute(AppBase):
                       request_headers: dict[str, str] | None = None) -> None:
         rng = rng_for(self.seed, model_id, body)
         chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
-                           input_tokens=plan.input_tokens)
+        offsets = schedule([c.output_tokens for c in chunks], paced_for(self.latency, record.service_tier),
+                           self.time_scale, rng, input_tokens=plan.input_tokens)
         self.calls.update(record, schedule_ms=offsets)
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
         # Frames are encoded when they are due, not all up front: a room whose streams all start at once

@@ -33,6 +33,7 @@ from ..model import (
 from ..model.operations import echo_headers, request_region, stream_metrics_counts
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
+from ..model.retention import retention_refusal
 from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
 from ..wire import frames
 from . import converse, converse_answer
@@ -180,6 +181,9 @@ class InvokeRoute(AppBase):
                                  inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
+        refusal = retention_refusal(info, self.switches.data_retention)
+        if refusal is not None:
+            raise BedrockError(403, "AccessDeniedException", refusal)
         fault = self.faults.take(operation, (model_id, info.base_id), at="request")
         if fault is not None:
             self.calls.update(record, fault=fault.as_dict())
@@ -189,18 +193,24 @@ class InvokeRoute(AppBase):
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = converse.prepare(operation, body, info)
             self.calls.update(record, service_tier=request.echo.get("serviceTier", {}).get("type"))
+            problems = self.signer.problems(request.body, info)
+            if problems:
+                raise BedrockError(400, "ValidationException", validation_message(problems))
             cache = self.prompt_cache.use(info, request.body)
-            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
+            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache,
+                                                 sign=lambda p: self.signer.sign(p, request.body, info))
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
         parsed, problems = parse_body(body)
         if not problems:
             problems = check_body(parsed, info)
+        if not problems:
+            problems = self.signer.problems(parsed, info)
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
+        plan = apply_cache(self.signer.sign(plan_response(parsed, info, seed=self.seed, call=record.id), parsed, info),
                            self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)

@@ -28,6 +28,7 @@ from ..door.hangup import HangUpWatch
 from ..errors import BedrockError
 from ..model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
 from ..model.pacing import rng_for, schedule, sleep_until
+from ..model.retention import retention_refusal
 from ..wire import sse
 
 if TYPE_CHECKING:
@@ -284,6 +285,9 @@ class MessagesRoute:
             info = resolve_model(model_id)
         except ModelLookupError as error:
             raise MessagesError(error.status, f"model: {error.message}") from None
+        refusal = retention_refusal(info, app.switches.data_retention)
+        if refusal is not None:
+            raise MessagesError(403, refusal)
         if info.integration != "messages_api" and not SERVES_ARN_VERSIONED_MODELS:
             raise MessagesError(404, f"model: {model_id} is served through InvokeModel / Converse (Anthropic's "
                                      "'legacy' Bedrock integration), not the Messages API. Call it with "
@@ -298,10 +302,10 @@ class MessagesRoute:
         bedrock_body["anthropic_version"] = version
         if betas:
             bedrock_body["anthropic_beta"] = betas
-        problems = check_body(bedrock_body, info)
+        problems = check_body(bedrock_body, info) or app.signer.problems(bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
-        plan = plan_response(bedrock_body, info, seed=app.seed)
+        plan = app.signer.sign(plan_response(bedrock_body, info, seed=app.seed), bedrock_body, info)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault

@@ -302,9 +302,12 @@ class MessagesRoute:
         bedrock_body["anthropic_version"] = version
         if betas:
             bedrock_body["anthropic_beta"] = betas
-        problems = check_body(bedrock_body, info) or app.signer.problems(bedrock_body, info)
+        problems = check_body(bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
+        tampered = app.signer.problems(bedrock_body, info)
+        if tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
+            raise MessagesError(400, tampered[0].rule)
         plan = app.signer.sign(plan_response(bedrock_body, info, seed=app.seed), bedrock_body, info)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)

@@ -106,3 +106,14 @@ def test_no_tier_is_paced_as_default_and_each_tier_is_deterministic_per_seed(pac
         assert _planned(twin, "flex", prompts) == _planned(paced, "flex", prompts)
     with LocalBedrock(seed=12, time_scale=SCALE) as other:
         assert _planned(other, "flex", prompts) != _planned(paced, "flex", prompts)
+
+
+def test_the_course_helpers_keep_the_tier_of_a_converse_stream(paced: LocalBedrock) -> None:
+    from helpers.events import ConverseMetadata
+    from helpers.stream import converse_stream
+
+    result = converse_stream(paced.client(), HAIKU, "Name a tidal river.", serviceTier={"type": "priority"}).consume()
+    metadata = [e for e in result.events if isinstance(e, ConverseMetadata)]
+    assert metadata[0].service_tier == {"type": "priority"}
+    untiered = converse_stream(paced.client(), HAIKU, "Name a tidal river.").consume()
+    assert [e.service_tier for e in untiered.events if isinstance(e, ConverseMetadata)] == [None]

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import anthropic
+import boto3
 import pytest
 from anthropic import AnthropicBedrock
 from endpoint_support import HAIKU
@@ -241,3 +245,28 @@ def test_the_default_data_retention_serves_fable_and_a_wrong_mode_is_named(clien
     assert _invoke(client, _body([{"role": "user", "content": "Hello"}]), FABLE)["stop_reason"] == "end_turn"
     with pytest.raises(ValueError, match="default, none, aws_review, provider_data_share, inherit"):
         LocalBedrock(data_retention="off")
+
+
+def test_the_cli_flag_blocks_fable_and_names_the_modes() -> None:
+    root = Path(__file__).resolve().parents[2]
+    wrong = subprocess.run([sys.executable, "-m", "helpers.local_bedrock", "--data-retention", "off"], cwd=root,
+                           capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "invalid choice: 'off'" in wrong.stderr
+    process = subprocess.Popen([sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0",
+                                "--data-retention", "none"], cwd=root, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = ""
+        while not url:
+            line = process.stdout.readline()
+            assert line, "the CLI ended before printing its endpoint URL"
+            if line.startswith("export AWS_ENDPOINT_URL_BEDROCK_RUNTIME="):
+                url = line.strip().partition("=")[2]
+        client = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id="x", aws_secret_access_key="y")
+        with pytest.raises(client.exceptions.AccessDeniedException, match="data retention mode"):
+            _invoke(client, _body([{"role": "user", "content": "Hello"}]), FABLE)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

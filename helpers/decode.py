@@ -144,7 +144,7 @@ def converse_event(ns: int, name: str, body: dict[str, Any]) -> StreamEvent:
     if name == "messageStop":
         return ConverseMessageStop(ns, body.get("stopReason", ""))
     if name == "metadata":
-        return ConverseMetadata(ns, body.get("usage") or {}, body.get("metrics") or {})
+        return ConverseMetadata(ns, body.get("usage") or {}, body.get("metrics") or {}, body.get("serviceTier"))
     return UnknownEvent(ns, name, body)
 
 

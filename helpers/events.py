@@ -205,6 +205,9 @@ class ConverseMessageStop(StreamEvent):
 class ConverseMetadata(StreamEvent):
     usage: dict[str, Any]
     metrics: dict[str, Any]
+    # The tier that served the request, when it asked for one: {"type": "flex"} (botocore 1.44's
+    # ConverseStreamMetadataEvent.serviceTier; AWS workshop §8 reads metadata.serviceTier.type).
+    service_tier: dict[str, Any] | None = None
     type = "metadata"
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from helpers.bedrock_rules import identify_model
 
-__all__ = ["PRICES", "PRICES_AS_OF", "PRICE_SOURCE", "Price", "Usage", "Cost", "price_of", "usage_from", "cost_of"]
+__all__ = ["PRICES", "PRICES_AS_OF", "PRICE_SOURCE", "TIER_RATES", "TIER_SOURCE", "Price", "Usage", "Cost", "price_of",
+           "usage_from", "cost_of"]
 
 PRICES_AS_OF = date(2026, 12, 1)
 PRICE_SOURCE = (
@@ -37,6 +38,21 @@ PRICE_SOURCE = (
 # factor per model is on AWS's pricing page only: unconfirmed here, kept behind this one constant.
 REGIONAL_PREMIUM = 1.10
 _NO_PREMIUM = {"Claude Sonnet 4", "Claude Opus 4.1"}  # earlier than the 4.5 generation
+
+
+# Service tiers (the request's serviceTier; helpers/local_bedrock/model/tiers.py): each on-demand tier's rate as
+# a multiple of the standard ("default") rate. What AWS says, and nothing more precise was found:
+TIER_SOURCE = (
+    "AWS, 'Amazon Bedrock service tiers' (https://aws.amazon.com/bedrock/service-tiers): Priority 'Standard rate + "
+    "premium', Standard 'Standard rate per token', Flex 'Discounted standard model rate', Reserved a fixed price "
+    "per 1K tokens-per-minute billed monthly (user guide 'Service tiers for optimizing performance and cost'); "
+    "AWS's amazon-bedrock-workshop §8: Flex 'can cut 50% (model-dependent)'. The per-model figures are on "
+    "https://aws.amazon.com/bedrock/pricing/ only (not fetched by this project)"
+)
+# flex 0.5 is the workshop's "up to 50%", model-dependent: **unconfirmed** for any one model. priority 1.75 is a
+# TEACHING VALUE: AWS documents a premium but no figure was found (**unconfirmed**). Reserved is not billed per
+# token, so it has no rate here.
+TIER_RATES: Mapping[str, float] = {"default": 1.0, "flex": 0.5, "priority": 1.75}
 
 
 @dataclass(frozen=True)
@@ -78,8 +94,20 @@ PRICES: Mapping[str, Price] = {
 }
 
 
-def price_of(model_id: str) -> Price:
-    """The price per million tokens for a call to ``model_id`` (any id form), regional premium included."""
+def _tier_rate(tier: str) -> float:
+    if tier == "reserved":
+        raise ValueError("the reserved tier is billed per 1K tokens-per-minute reserved, monthly, not per token: "
+                         f"price a call as 'default', 'flex' or 'priority' ({TIER_SOURCE.split(';')[0]})")
+    if tier not in TIER_RATES:
+        raise ValueError(f"unknown service tier {tier!r}: use one of {', '.join(TIER_RATES)} (Bedrock's "
+                         "serviceTier values; 'default' is the standard tier)")
+    return TIER_RATES[tier]
+
+
+def price_of(model_id: str, tier: str = "default") -> Price:
+    """The price per million tokens for a call to ``model_id`` (any id form) in service ``tier``, regional
+    premium included (tier rates: ``TIER_RATES``, mostly unconfirmed)."""
+    rate = _tier_rate(tier)
     ref = identify_model(model_id)
     info = ref.info
     price = PRICES.get(info.name)
@@ -89,7 +117,8 @@ def price_of(model_id: str) -> Price:
             f"it is retired or new. Add its row from {PRICE_SOURCE.split(',')[1].strip()} with the date you read it."
         )
     regional = ref.prefix != "global" and info.name not in _NO_PREMIUM
-    return price.scaled(REGIONAL_PREMIUM) if regional else price
+    price = price.scaled(REGIONAL_PREMIUM) if regional else price
+    return price if rate == 1.0 else price.scaled(rate)
 
 
 @dataclass(frozen=True)
@@ -150,10 +179,11 @@ class Cost:
         return f"${self.total:.6f} ({', '.join(parts)}; prices as of {PRICES_AS_OF})"
 
 
-def cost_of(usage: Mapping[str, Any] | Usage, model_id: str) -> Cost:
-    """What one call with this ``usage`` cost on ``model_id``, at the prices of ``PRICES_AS_OF``."""
+def cost_of(usage: Mapping[str, Any] | Usage, model_id: str, tier: str = "default") -> Cost:
+    """What one call with this ``usage`` cost on ``model_id`` in service ``tier``, at the prices of
+    ``PRICES_AS_OF``."""
     u = usage_from(usage)
-    p = price_of(model_id)
+    p = price_of(model_id, tier)
     per = 1_000_000
     return Cost(
         input=u.input_tokens * p.input / per,

@@ -56,8 +56,9 @@ __all__ = [
 Integration = Literal["arn_versioned", "messages_api"]
 Lifecycle = Literal["Active", "Legacy", "EOL"]
 # "any": temperature, top_p and top_k freely; "temperature_xor_top_p": not both (4.5 models on);
-# "defaults_only": no non-default sampling value at all (4.7 and later).
-SamplingRule = Literal["any", "temperature_xor_top_p", "defaults_only"]
+# "defaults_only": no non-default sampling value at all (4.7 and later); "fixed_or_unset": temperature only 1.0
+# and top_p only 0.99, not both, never top_k (Fable 5.2 and Mythos 5.2, their AWS model cards).
+SamplingRule = Literal["any", "temperature_xor_top_p", "defaults_only", "fixed_or_unset"]
 # "budget": {"type": "enabled", "budget_tokens": N}; "adaptive": {"type": "adaptive"} (+ output_config.effort);
 # "always_on": thinks without being asked (Haiku 5.5).
 ThinkingMode = Literal["budget", "adaptive", "always_on"]
@@ -91,6 +92,16 @@ SOURCES: Mapping[str, str] = MappingProxyType({
     "capture-3-5-haiku": "capture im_claude-3-5-haiku_prompt_cache_2025-03 (model 'claude-3-5-haiku-20241022')",
     "course": "the course's own earlier table (no newer source found)",
     "third-party-ids": "model ids as used by several public projects (OpenClaw docs, litellm tests), 2026",
+    "aws-card-5-2": (
+        "AWS Bedrock model cards for Claude Fable 5.2 and Claude Mythos 5.2 (BEDROCK-2026 December update): "
+        "launched 2026-11-09, EOL not before 2027-11-09, 1M context, 128K output, sampling, adaptive thinking, "
+        "preserved thinking, ids anthropic.claude-fable-5-2 and us.anthropic.claude-fable-5-2"
+    ),
+    "aws-data-retention": (
+        "AWS (BEDROCK-2026 December update): models from Fable 5 on need the account's per-Region data-retention "
+        "mode (bedrock PutAccountDataRetention); with 'none' Bedrock blocks the request"
+    ),
+    "anthropic-sdk-2-15": "anthropic SDK 2.15.0 changelog: Sonnet 4.5 left Anthropic's API on 2026-11-30",
 })
 
 
@@ -124,6 +135,10 @@ class ModelInfo:
     # anthropic_beta ["model-context-window-exceeded-2025-08-26"] (Anthropic docs, stop reasons).
     context_window_stop: bool = False
     replacement: str | None = None  # base id to move to once this model is retired
+    # Thinking blocks bound to the model and the conversation prefix: replay earlier turns unchanged, or 400.
+    preserved_thinking: bool = False
+    # Served only when the account's data-retention mode allows it (Bedrock blocks these under "none").
+    data_retention_gated: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # fact -> key of SOURCES
     unconfirmed: tuple[str, ...] = ()  # facts no primary source confirmed
 
@@ -290,8 +305,11 @@ _ROWS: tuple[ModelInfo, ...] = (
         "arn_versioned", ("global", "us", "eu", "jp"), False, 200_000, 64_000, thinking=("budget",),
         sampling="temperature_xor_top_p", cache_min_tokens=1024, replacement="anthropic.claude-sonnet-4-6",
         context_window_stop=True,
+        # Left Anthropic's own API on 2026-11-30 (anthropic SDK 2.15.0); Bedrock named no date, so it stays
+        # Active here until AWS's lifecycle page lists it.
         sources={**_LEGACY_TABLE, "cache": "anthropic-caching", "sampling": "anthropic-params",
-                 "on_demand": "issue-on-demand"},
+                 "on_demand": "issue-on-demand", "anthropic_api_retired": "anthropic-sdk-2-15"},
+        unconfirmed=("legacy_since", "eol"),
     ),
     ModelInfo(
         "anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", "claude-haiku-4-5-20251001", "messages",
@@ -334,7 +352,8 @@ _ROWS: tuple[ModelInfo, ...] = (
             f"anthropic.{short}", name, short, "messages", "messages_api", profiles, True, 1_000_000, 128_000,
             thinking=thinking, thinking_removed=removed, effort_levels=efforts, default_effort=default_effort,
             sampling="defaults_only", cache_min_tokens=4096, access=access, context_window_stop=True,
-            sources={**_NEW_TABLE, "on_demand": "aws-quickstart",
+            data_retention_gated=short.startswith(("claude-fable", "claude-mythos")),
+            sources={**_NEW_TABLE, "on_demand": "aws-quickstart", "data_retention": "aws-data-retention",
                      **({"ids": "third-party-ids"} if access == "invitation" or "fable" in short else {})},
             unconfirmed=("profiles", "cache_min_tokens", *extra_unconfirmed),
         )
@@ -361,6 +380,25 @@ _ROWS: tuple[ModelInfo, ...] = (
             # Invitation only; also seen as anthropic.claude-mythos-preview.
             ("claude-mythos-5", "Claude Mythos", _ALL_GEOS[:2], ("adaptive",), ("budget",), _EFFORT_X, "high",
              "invitation", ("base_id", "thinking", "thinking_removed")),
+        )
+    ),
+    # ---- the 5.2 generation: preserved thinking, fixed sampling ---------------------------------------
+    # Only the us. profile is named by the card; other profiles, the cache minimum, whether "xhigh" sits in
+    # "effort low…max", and the Mythos id (built like Fable's) are unconfirmed.
+    *(
+        ModelInfo(
+            f"anthropic.{short}", name, short, "messages", "messages_api", ("us",), True, 1_000_000, 128_000,
+            thinking=("always_on", "adaptive"), thinking_removed=("budget",), effort_levels=_EFFORT_X,
+            default_effort="high", sampling="fixed_or_unset", cache_min_tokens=4096, access=access,
+            context_window_stop=True, preserved_thinking=True, data_retention_gated=True,
+            sources={key: "aws-card-5-2" for key in ("ids", "limits", "thinking", "sampling", "lifecycle")}
+            | {"data_retention": "aws-data-retention"},
+            unconfirmed=("cache_min_tokens", "effort_levels", *extra_unconfirmed),
+        )
+        for short, name, access, extra_unconfirmed in (
+            ("claude-fable-5-2", "Claude Fable 5.2", "open", ()),
+            # "The same model, gated preview": invitation access.
+            ("claude-mythos-5-2", "Claude Mythos 5.2", "invitation", ("base_id", "profiles")),
         )
     ),
 )

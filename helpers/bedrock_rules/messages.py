@@ -27,6 +27,8 @@ __all__ = [
     "NOT_FOUND",
     "Problem",
     "SAMPLING_BOTH",
+    "SAMPLING_FIXED",
+    "SAMPLING_UNSUPPORTED",
     "THINKING_ENABLED_REMOVED",
     "on_demand_unsupported",
     "prompt_too_long",
@@ -93,6 +95,10 @@ ADAPTIVE_UNSUPPORTED = "adaptive thinking is not supported on this model"
 DATED_VERSION_UNSUPPORTED = "{value} is not a supported anthropic_version for this model"
 # UNCONFIRMED: effort sent to a model without it (wording modelled on Anthropic's extra-input errors).
 EFFORT_UNSUPPORTED = "output_config.effort: effort is not supported on this model"
+# UNCONFIRMED: Fable 5.2 / Mythos 5.2 take temperature only as 1.0 and top_p only as 0.99 (their AWS model cards);
+# the 400's text is unknown, modelled on Anthropic's sampling errors above.
+SAMPLING_FIXED = "`{param}` may only be set to {value} for this model."
+SAMPLING_UNSUPPORTED = "`{param}` is not supported for this model."
 # UNCONFIRMED: top-level (automatic) cache_control on the legacy integration is a 400; text unknown.
 CACHE_CONTROL_TOP_LEVEL = "extraneous key [cache_control] is not permitted"
 

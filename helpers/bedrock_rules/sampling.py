@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .basics import ANTHROPIC_VERSION, MAX_STOP_SEQUENCES, _is_int, _is_number, _show, json_kind
 from .catalogue import ModelInfo
-from .messages import SAMPLING_BOTH, Problem, sampling_deprecated
+from .messages import SAMPLING_BOTH, SAMPLING_FIXED, SAMPLING_UNSUPPORTED, Problem, sampling_deprecated
 
 
 def _check_unit_interval(body: dict, key: str, out: list[Problem]) -> None:
@@ -95,6 +95,9 @@ def _check_sampling_while_thinking(body: dict, out: list[Problem]) -> None:
         )
 
 
+# The only values the "fixed_or_unset" models take (AWS model cards of Fable 5.2 and Mythos 5.2).
+_FIXED_SAMPLING = {"temperature": 1.0, "top_p": 0.99}
+
 # Anthropic's defaults: a value equal to these is not "non-default" (top_p default unconfirmed).
 _SAMPLING_DEFAULTS = {"temperature": 1, "top_p": 1}
 
@@ -127,3 +130,20 @@ def _check_sampling_rule(body: dict, model: ModelInfo, out: list[Problem]) -> No
                     )
                 )
                 return
+    elif model.sampling == "fixed_or_unset":
+        _check_fixed_sampling(body, model, out)
+
+
+def _check_fixed_sampling(body: dict, model: ModelInfo, out: list[Problem]) -> None:
+    if "top_k" in body:
+        out.append(Problem("top_k", SAMPLING_UNSUPPORTED.format(param="top_k"),
+                           f"{model.name} takes no top_k: remove it", "model"))
+        return
+    for key, value in _FIXED_SAMPLING.items():
+        if key in body and body[key] != value:
+            out.append(Problem(key, SAMPLING_FIXED.format(param=key, value=value),
+                               f"{model.name} takes {key} {value} or nothing: remove {key}", "model"))
+            return
+    if "temperature" in body and "top_p" in body:
+        out.append(Problem("temperature", SAMPLING_BOTH,
+                           f"{model.name} takes temperature or top_p, not both: remove one of them", "model"))

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .model.retention import DATA_RETENTION_MODES, DEFAULT_DATA_RETENTION
 from .room import serve_workers
 from .server import LocalBedrock, is_loopback
 from .serving import settle_for_serving
@@ -65,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="judge each model's lifecycle on this day, e.g. 2026-01-01 to serve models retired since")
     models.add_argument("--inactive-account", action="store_true",
                         help="refuse Legacy models as AWS does for an account that has not used them in 15 days")
+    models.add_argument("--data-retention", metavar="MODE", default=DEFAULT_DATA_RETENTION,
+                        choices=DATA_RETENTION_MODES,
+                        help="the account's data-retention mode: " + "|".join(DATA_RETENTION_MODES)
+                             + f" (default: {DEFAULT_DATA_RETENTION}); 'none' blocks the models from Fable 5 on")
     tape = parser.add_argument_group("record and replay")
     tape.add_argument("--record", metavar="FILE", help="append each exchange with the upstream to FILE")
     tape.add_argument("--upstream", metavar="aws|URL",
@@ -103,6 +108,8 @@ def _print_banner(server: LocalBedrock, args: argparse.Namespace) -> None:
         lines += ["", f"Model lifecycles judged as of {args.as_of}: models retired since then are served."]
     if args.inactive_account:
         lines += ["", "Playing an inactive account: Legacy models are refused."]
+    if args.data_retention == "none":
+        lines += ["", "Data retention mode 'none': the models from Fable 5 on are refused."]
     print("\n".join(lines), flush=True)
 
 
@@ -137,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error(f"--workers must be between 1 and 64 (one per core), not {args.workers}")
     settings = {"seed": args.seed, "time_scale": args.time_scale, "host": args.host, "port": args.port,
                 "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token, "as_of": args.as_of,
-                "inactive_account": args.inactive_account, "read_timeout": args.read_timeout}
+                "inactive_account": args.inactive_account, "read_timeout": args.read_timeout,
+                "data_retention": args.data_retention}
     if args.workers is not None:
         return _serve_workers(args, settings)
     try:

@@ -27,6 +27,8 @@ from .errors import BedrockError
 from .model.operations import Switches
 from .model.pacing import LatencyModel
 from .model.prompt_cache import PromptCache
+from .model.retention import DEFAULT_DATA_RETENTION
+from .model.signatures import ThinkingSigner
 from .routes import messages_api
 from .routes.base import Disconnected
 from .routes.control import ControlRoute
@@ -60,6 +62,8 @@ class BedrockApp(InvokeRoute, ControlRoute):
         # How the catalogue's lifecycle is played (as-of date, inactive account) and the prompt cache.
         self.switches = switches or Switches()
         self.prompt_cache = PromptCache()
+        # Signs the thinking it sends and checks what comes back (signatures.py); keyed by the seed.
+        self.signer = ThinkingSigner.for_seed(seed)
         # Record/replay (upstream.py, cassettes.py): when set, it answers every model call instead of the
         # local model; auth still applies, faults and validation do not (the recording is the truth).
         self.passthrough = passthrough
@@ -170,6 +174,7 @@ class LocalBedrock:
         as_of: str | None = None,
         inactive_account: bool = False,
         read_timeout: float = 30.0,
+        data_retention: str = DEFAULT_DATA_RETENTION,
     ) -> None:
         if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not 0 < read_timeout < 3600:
             raise ValueError(f"read_timeout must be seconds between 0 and 3600, not {read_timeout!r}")
@@ -193,7 +198,9 @@ class LocalBedrock:
         self.auth = Authorizer(verify_sigv4, bearer_token)
         # By default models answer as on AWS today; as_of="2026-01-01" replays an earlier day's lifecycle
         # (retired models served again), inactive_account=True refuses Legacy models as AWS does then.
-        self.switches = Switches.coerce(as_of=as_of, inactive_account=inactive_account)
+        # data_retention="none" plays an account whose mode blocks the models from Fable 5 on (retention.py).
+        self.switches = Switches.coerce(as_of=as_of, inactive_account=inactive_account,
+                                        data_retention=data_retention)
         self.passthrough = make_passthrough(record=record, replay=replay, upstream=upstream,
                                             upstream_region=upstream_region, time_scale=self.time_scale,
                                             calls=self._calls)

@@ -72,3 +72,19 @@ def test_a_cached_system_prompt_costs_more_once_then_far_less() -> None:
     uncached_input = (written + first.usage["input_tokens"]) * 1.0 / 1e6
     assert first_cost.input + first_cost.cache_write > uncached_input
     assert second_cost.input + second_cost.cache_read < uncached_input / 5
+
+
+def test_service_tiers_price_flex_at_half_and_priority_at_a_premium() -> None:
+    # Workshop §8: Flex "can cut 50%"; AWS: Priority is "Standard rate + premium" (figure unconfirmed: 1.75x).
+    usage = {"input_tokens": 1_000_000, "output_tokens": 1_000_000}
+    assert cost_of(usage, GLOBAL_HAIKU, tier="default").total == 6.0
+    assert cost_of(usage, GLOBAL_HAIKU, tier="flex").total == pytest.approx(3.0)
+    assert cost_of(usage, GLOBAL_HAIKU, tier="priority").total == pytest.approx(10.5)
+    assert price_of("us.anthropic.claude-haiku-4-5-20251001-v1:0", "flex").input == pytest.approx(0.55)
+
+
+def test_reserved_and_unknown_tiers_are_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="tokens-per-minute"):
+        cost_of({"output_tokens": 10}, GLOBAL_HAIKU, tier="reserved")
+    with pytest.raises(ValueError, match="unknown service tier 'standard'.*'default' is the standard tier"):
+        price_of(GLOBAL_HAIKU, "standard")

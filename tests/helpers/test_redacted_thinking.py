@@ -166,7 +166,13 @@ def test_each_shape_converts_to_the_other_without_loss() -> None:
     assert converse_content(blocks)[1] == {"toolUse": {"toolUseId": "toolu_1", "name": "get_weather", "input": {}}}
 
 
-def test_the_next_invoke_turn_with_redacted_thinking_is_accepted(client) -> None:
+# The frames above carry a made-up signature ("c2ln") and redacted data the model never issued. Sent back, the
+# turn passes every shape check and is refused for its signature alone, as Bedrock refuses a thinking block it did
+# not sign (anthropics/anthropic-sdk-python#1598). The tests at the end send back real blocks, which are accepted.
+FORGED = "The model returned the following errors: messages.1.content.0: Invalid `signature` in `thinking` block"
+
+
+def test_the_next_invoke_turn_with_a_made_up_signature_is_refused_for_the_signature_alone(client) -> None:
     result = StreamResult.from_response(
         {"body": _event_stream("InvokeModelWithResponseStream", "body", _invoke_frames())}, model_id=HAIKU_45
     ).consume()
@@ -181,11 +187,12 @@ def test_the_next_invoke_turn_with_redacted_thinking_is_accepted(client) -> None
         ],
     }
     validate_body(body, HAIKU_45)
-    answer = json.loads(client.invoke_model(modelId=HAIKU_45, body=json.dumps(body))["body"].read())
-    assert answer["stop_reason"] == "end_turn"
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.invoke_model(modelId=HAIKU_45, body=json.dumps(body))
+    assert caught.value.response["Error"]["Message"] == FORGED
 
 
-def test_the_next_converse_turn_with_redacted_content_is_accepted(client) -> None:
+def test_the_next_converse_turn_with_a_made_up_signature_is_refused_for_the_signature_alone(client) -> None:
     result = StreamResult.from_response(
         {"stream": _event_stream("ConverseStream", "stream", _converse_frames())}, model_id=HAIKU_45
     ).consume()
@@ -194,13 +201,14 @@ def test_the_next_converse_turn_with_redacted_content_is_accepted(client) -> Non
         result.assistant_message(),
         {"role": "user", "content": [{"text": "And of Spain?"}]},
     ]
-    answer = client.converse(
-        modelId=HAIKU_45,
-        messages=messages,
-        inferenceConfig={"maxTokens": 2048},
-        additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}},
-    )
-    assert answer["stopReason"] == "end_turn"
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.converse(
+            modelId=HAIKU_45,
+            messages=messages,
+            inferenceConfig={"maxTokens": 2048},
+            additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+        )
+    assert caught.value.response["Error"]["Message"] == FORGED
 
 
 @pytest.mark.parametrize("operation", [INVOKE_STREAM, "replay"])

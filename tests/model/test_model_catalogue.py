@@ -31,7 +31,7 @@ def test_every_row_is_complete_and_sourced(info) -> None:
     assert 0 < info.max_output_tokens <= info.context_tokens
     assert set(info.thinking_deprecated) <= set(info.thinking)
     assert not set(info.thinking_removed) & set(info.thinking)
-    assert info.sampling in ("any", "temperature_xor_top_p", "defaults_only")
+    assert info.sampling in ("any", "temperature_xor_top_p", "defaults_only", "fixed_or_unset")
     assert (info.default_effort is None) == (not info.effort_levels)
     assert info.sources and set(info.sources.values()) <= set(SOURCES)
     assert info.replacement is None or info.replacement in MODELS

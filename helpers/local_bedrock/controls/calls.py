@@ -76,6 +76,7 @@ class CallRecord:
     stop_reason: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    service_tier: str | None = None  # the tier the request asked for (its pace: model/tiers.py)
     schedule_ms: list[float] = field(default_factory=list)
     sent_ms: list[float] = field(default_factory=list)
     done: bool = False

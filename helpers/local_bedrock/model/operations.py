@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .retention import DEFAULT_DATA_RETENTION, check_mode
+
 __all__ = [
     "METRICS_TOOL_CALL_GAP_TOKENS",
     "Switches",
@@ -29,14 +31,17 @@ class Switches:
     """How the endpoint plays the catalogue's lifecycle.
 
     ``as_of``: judge Active/Legacy/EOL on this day instead of today (old code against retired models);
-    ``inactive_account``: the account has not used a Legacy model in 15 days, so AWS refuses it.
+    ``inactive_account``: the account has not used a Legacy model in 15 days, so AWS refuses it;
+    ``data_retention``: the account's data-retention mode (retention.py: ``none`` blocks Fable 5 on).
     """
 
     as_of: date | None = None
     inactive_account: bool = False
+    data_retention: str = DEFAULT_DATA_RETENTION
 
     @classmethod
-    def coerce(cls, *, as_of: date | str | None = None, inactive_account: bool = False) -> Switches:
+    def coerce(cls, *, as_of: date | str | None = None, inactive_account: bool = False,
+               data_retention: str = DEFAULT_DATA_RETENTION) -> Switches:
         if isinstance(as_of, str):
             try:
                 as_of = date.fromisoformat(as_of)
@@ -44,7 +49,7 @@ class Switches:
                 raise ValueError(f"as_of must be a date like '2026-01-01', not {as_of!r}") from None
         if as_of is not None and not isinstance(as_of, date):
             raise ValueError(f"as_of must be a date like '2026-01-01', not {as_of!r}")
-        return cls(as_of, bool(inactive_account))
+        return cls(as_of, bool(inactive_account), check_mode(data_retention))
 
 
 # SigV4: "Credential=AKID/20261201/us-east-1/bedrock/aws4_request" names the region the client signed for.

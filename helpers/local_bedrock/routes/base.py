@@ -20,6 +20,7 @@ from ..errors import BedrockError, wire_error_type
 from ..model.operations import Switches
 from ..model.pacing import LatencyModel
 from ..model.prompt_cache import PromptCache
+from ..model.signatures import ThinkingSigner
 
 
 class Disconnected(Exception):
@@ -38,6 +39,7 @@ class AppBase:
     seed: int
     time_scale: float
     latency: LatencyModel
+    signer: ThinkingSigner
     calls: CallLog
     faults: FaultBook
     tasks: set[asyncio.Task]

@@ -9,6 +9,7 @@ unchanged. The request half (Converse JSON -> the Messages body) is converse.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,9 +188,11 @@ def _extra_fields(paths: list[str], response: dict) -> dict:
 
 
 def plan_converse(request: ConverseRequest, model: ModelInfo, *, seed: int, call: int = 0,
-                  cache: Any = None) -> ConversePlan:
-    """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed."""
-    plan: ResponsePlan = apply_cache(plan_response(request.body, model, seed=seed, call=call), cache)
+                  cache: Any = None, sign: Callable[[ResponsePlan], ResponsePlan] | None = None) -> ConversePlan:
+    """The Converse answer to a prepared request: the InvokeModel plan for its Messages body, renamed
+    (``sign``: the endpoint's thinking signatures, applied to that plan first)."""
+    plan: ResponsePlan = plan_response(request.body, model, seed=seed, call=call)
+    plan = apply_cache(sign(plan) if sign is not None else plan, cache)
     cache_keys = model.cache_min_tokens is not None and plan.api == "messages"
     cache_read, cache_write = (cache.read, cache.write) if plan.cache is not None else (0, 0)
     if plan.api == "text_completion":

@@ -33,6 +33,8 @@ from ..model import (
 from ..model.operations import echo_headers, request_region, stream_metrics_counts
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
+from ..model.retention import retention_refusal
+from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
 from ..wire import frames
 from . import converse, converse_answer, messages_api
 from .base import AppBase, Disconnected
@@ -168,11 +170,20 @@ class InvokeRoute(AppBase):
             raise BedrockError(400, "ValidationException",
                                f"{accept_header} {accept!r} is not supported: Anthropic models answer "
                                "application/json; omit the header or ask for application/json.")
+        tier = headers.get(TIER_HEADER) if operation not in converse.OPERATIONS else None
+        if tier is not None:  # a header parameter: checked with the request's shape, before the model
+            problem = tier_header_problem(tier)
+            if problem is not None:
+                raise BedrockError(400, "ValidationException", problem)
+            self.calls.update(record, service_tier=tier)
         try:
             info = resolve_model(model_id, region=request_region(headers), as_of=self.switches.as_of,
                                  inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
+        refusal = retention_refusal(info, self.switches.data_retention)
+        if refusal is not None:
+            raise BedrockError(403, "AccessDeniedException", refusal)
         fault = self.faults.take(operation, (model_id, info.base_id), at="request")
         if fault is not None:
             self.calls.update(record, fault=fault.as_dict())
@@ -181,18 +192,25 @@ class InvokeRoute(AppBase):
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = converse.prepare(operation, body, info)
+            self.calls.update(record, service_tier=request.echo.get("serviceTier", {}).get("type"))
+            problems = self.signer.problems(request.body, info)
+            if problems:
+                raise BedrockError(400, "ValidationException", validation_message(problems))
             cache = self.prompt_cache.use(info, request.body)
-            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
+            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache,
+                                                 sign=lambda p: self.signer.sign(p, request.body, info))
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
         parsed, problems = parse_body(body)
         if not problems:
             problems = check_body(parsed, info)
+        if not problems:
+            problems = self.signer.problems(parsed, info)
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
+        plan = apply_cache(self.signer.sign(plan_response(parsed, info, seed=self.seed, call=record.id), parsed, info),
                            self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
@@ -203,8 +221,8 @@ class InvokeRoute(AppBase):
     async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
                       t0: float, request_headers: dict[str, str] | None = None) -> None:
         loop = asyncio.get_running_loop()
-        offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
-                           rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
+        offsets = schedule([c.output_tokens for c in plan.chunks], paced_for(self.latency, record.service_tier),
+                           self.time_scale, rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
         await sleep_until(loop, t0 + done_ms / 1000)
@@ -244,8 +262,8 @@ class InvokeRoute(AppBase):
                       request_headers: dict[str, str] | None = None) -> None:
         rng = rng_for(self.seed, model_id, body)
         chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], self.latency, self.time_scale, rng,
-                           input_tokens=plan.input_tokens)
+        offsets = schedule([c.output_tokens for c in chunks], paced_for(self.latency, record.service_tier),
+                           self.time_scale, rng, input_tokens=plan.input_tokens)
         self.calls.update(record, schedule_ms=offsets)
         pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
         # Frames are encoded when they are due, not all up front: a room whose streams all start at once

@@ -39,6 +39,7 @@ from ..model import (
     serves_messages_route,
 )
 from ..model.pacing import rng_for, schedule, sleep_until
+from ..model.retention import retention_refusal
 from ..wire import sse
 
 if TYPE_CHECKING:
@@ -325,6 +326,9 @@ class MessagesRoute:
             info = resolve_messages_model(model_id, host)  # type: ignore[arg-type]
         except ModelLookupError as error:
             raise MessagesError(error.status, f"model: {error.message}") from None
+        refusal = retention_refusal(info, app.switches.data_retention)
+        if refusal is not None:
+            raise MessagesError(403, refusal)
         if not serves_messages_route(info):
             raise MessagesError(404, f"model: {model_id} is served through InvokeModel / Converse only, not the "
                                      "Messages API. Call it with invoke_model_with_response_stream, or pick a "
@@ -346,8 +350,11 @@ class MessagesRoute:
         problems = check_body(bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
+        tampered = app.signer.problems(bedrock_body, info)
+        if tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
+            raise MessagesError(400, tampered[0].rule)
         try:
-            plan = plan_response(bedrock_body, info, seed=app.seed)
+            plan = app.signer.sign(plan_response(bedrock_body, info, seed=app.seed), bedrock_body, info)
         except ContextWindowExceeded as too_long:  # Anthropic's words, without Bedrock's wrapper
             raise MessagesError(400, too_long.anthropic_message) from None
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,

@@ -7,7 +7,8 @@ unconfirmed). Written on ``WRITTEN_ON``; "state" is the lifecycle state on that 
 Sources (short names used below):
 - B26: ../shared/BEDROCK-2026.md of the course (Dec 2026), its legacy model table (Anthropic docs, "Claude on
   Amazon Bedrock (Opus 4.6 and earlier)", with AWS model cards' dates) and its "End of life on Bedrock" list.
-- B26-DEC: its December update (Opus 4.6 / Sonnet 4.6 ids; Haiku 4.5 on the Messages API route).
+- B26-DEC: its December update (Opus 4.6 / Sonnet 4.6 ids; Haiku 4.5 on the Messages API route; the AWS model
+  cards of Claude Fable 5.2 and Claude Mythos 5.2).
 - B26-MSG: its "Two integrations" section and "Messages-API-only family" list (Anthropic docs, "Claude in
   Amazon Bedrock (Opus 4.7 and later)"; AWS "What is Amazon Bedrock" quickstart for bare ids).
 - ANTH-DEP: Anthropic docs, "Model deprecations" table (retirement dates on Anthropic's API).
@@ -120,4 +121,16 @@ ROWS: tuple[Row, ...] = (
     Row("anthropic.claude-fable-5-1", "Claude Fable 5.1", _MSG, UNSOURCED),
     Row("anthropic.claude-mythos-5", "Claude Mythos", _MSG, UNSOURCED,
         access=Sourced("invitation", "B26-MSG: 'Mythos (invitation)'")),
+    Row("anthropic.claude-fable-5-2", "Claude Fable 5.2",
+        Sourced("messages_api", "B26-DEC: AWS model card, 'New models' (launched 2026-11-09)"),
+        Sourced("Active", "B26-DEC: launched 2026-11-09, EOL not before 2027-11-09"),
+        eol=Sourced(None, "B26-DEC: no EOL date, only 'not before'"),
+        eol_not_before=Sourced(date(2027, 11, 9), "B26-DEC: AWS model card"),
+        profiles_include=Sourced({"us"}, "B26-DEC: ids anthropic.claude-fable-5-2, us.anthropic.claude-fable-5-2")),
+    # Its id is not written in any source (the card calls it "the same model, gated preview"): only the name,
+    # the integration and the gated access are pinned.
+    Row("anthropic.claude-mythos-5-2", "Claude Mythos 5.2",
+        Sourced("messages_api", "B26-DEC: 'Claude Mythos 5.2: the same model' as Fable 5.2"),
+        UNSOURCED,
+        access=Sourced("invitation", "B26-DEC: 'gated preview'")),
 )

@@ -121,6 +121,71 @@ def test_a_silence_longer_than_read_timeout_fails_mid_stream_and_is_not_retried(
     assert [c.operation for c in fast.calls if c.id > before] == ["InvokeModelWithResponseStream"]
 
 
+# -- 5. a thinking signature lost or altered between turns -------------------------------------------------------
+
+THINKING_PROMPT = "Plan a three-day walking trip around Lisbon"
+
+
+def _thinking_turn(client) -> list[dict]:
+    """Stream a thinking answer and keep every block as it came, as StreamResult.assistant_message() does."""
+    raw = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 2048,
+                      "thinking": {"type": "enabled", "budget_tokens": 1024},
+                      "messages": [{"role": "user", "content": THINKING_PROMPT}]})
+    blocks: dict[int, dict] = {}
+    for chunk in chunks_of(client, HAIKU, raw):
+        if chunk["type"] == "content_block_start":
+            blocks[chunk["index"]] = dict(chunk["content_block"])
+        elif chunk["type"] == "content_block_delta":
+            block, delta = blocks[chunk["index"]], chunk["delta"]
+            if delta["type"] == "thinking_delta":
+                block["thinking"] = block.get("thinking", "") + delta["thinking"]
+            elif delta["type"] == "signature_delta":
+                block["signature"] = block.get("signature", "") + delta["signature"]
+            elif delta["type"] == "text_delta":
+                block["text"] = block.get("text", "") + delta["text"]
+    return [blocks[i] for i in sorted(blocks)]
+
+
+def _next_turn(client, assistant: list[dict]) -> None:
+    raw = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 2048,
+                      "thinking": {"type": "enabled", "budget_tokens": 1024},
+                      "messages": [{"role": "user", "content": THINKING_PROMPT},
+                                   {"role": "assistant", "content": assistant},
+                                   {"role": "user", "content": "Make day two shorter"}]})
+    chunks_of(client, HAIKU, raw)
+
+
+def test_a_thinking_turn_sent_back_unchanged_is_accepted(fast: LocalBedrock) -> None:
+    client = fast.client()
+    assistant = _thinking_turn(client)
+    assert [b["type"] for b in assistant][0] == "thinking" and assistant[0]["signature"]
+    _next_turn(client, assistant)  # no error: the history came back exactly as it was sent
+
+
+@pytest.mark.parametrize(("damage", "words"), [
+    # The bug users hit most: history rebuilt from thinking_delta text alone, signature_delta dropped.
+    # "Field required" at thinking.signature: can1357/oh-my-pi#10486 (Bedrock, 2026-09).
+    ("drop the signature", "messages.1.content.0.thinking.signature: Field required"),
+    # Thinking text edited (or re-joined wrongly) between turns: ding113/claude-code-hub#518, kaitranntt/ccs#415.
+    ("edit the thinking", "messages.1.content.0: Invalid `signature` in `thinking` block"),
+])
+def test_a_thinking_block_lost_or_altered_between_turns_is_a_400(fast: LocalBedrock, damage: str,
+                                                                  words: str) -> None:
+    client = fast.client()
+    assistant = _thinking_turn(client)
+    if damage == "drop the signature":
+        assistant[0] = {"type": "thinking", "thinking": assistant[0]["thinking"]}
+    else:
+        assistant[0] = {**assistant[0], "thinking": assistant[0]["thinking"] + " "}
+    with pytest.raises(ClientError) as caught:
+        _next_turn(client, assistant)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    message = caught.value.response["Error"]["Message"]
+    assert message.startswith("The model returned the following errors: ")
+    assert words in message
+
+
 # -- 6. tool arguments in one late burst without fine-grained tool streaming ------------------------------------------
 
 def tool_deltas(chunks: list[dict]) -> list[str]:

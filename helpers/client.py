@@ -244,7 +244,7 @@ _INVOKE = "InvokeModel / Converse"
 _MESSAGES_ROUTE = "the Messages API at /anthropic/v1/messages"
 def _on_messages_route(info: ModelInfo) -> bool:
     """Does Bedrock's Messages API route serve this model? The catalogue keeps that rule per model."""
-    from helpers.bedrock_rules.catalogue import serves_messages_route
+    from helpers.bedrock_rules.model_ids import serves_messages_route
 
     return serves_messages_route(info)
 

@@ -2,8 +2,9 @@
 
 The one place the course writes those rules down, in three parts:
 
-- :mod:`.catalogue`: one row per Claude model (ids, limits, thinking, sampling, caching, lifecycle)
-  and :func:`resolve_model`, which answers an id the way Bedrock would;
+- :mod:`.catalogue`: one row per Claude model (ids, limits, thinking, sampling, caching, lifecycle), and
+  :mod:`.model_ids`: :func:`resolve_model`, which answers an id the way Bedrock would, and the ids the Messages
+  API route takes on each host;
 - :mod:`.body`: the request-body checks (:func:`check_body`: the Messages shape, calling :mod:`.basics`
   (limits, :func:`parse_body`), :mod:`.sampling`, :mod:`.thinking`, :mod:`.tools`, :mod:`.caching` and
   :mod:`.legacy` for Text Completions bodies);
@@ -33,14 +34,10 @@ from .catalogue import (
     MODELS,
     SOURCES,
     ModelInfo,
-    ModelLookupError,
-    ModelRef,
     current_models,
-    identify_model,
-    recommended_replacement,
-    resolve_model,
 )
 from .messages import ERROR_TYPE_SUFFIX, Problem, validation_message
+from .model_ids import ModelLookupError, ModelRef, identify_model, recommended_replacement, resolve_model
 
 __all__ = [
     "ANTHROPIC_VERSION",

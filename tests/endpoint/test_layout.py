@@ -103,3 +103,13 @@ def test_imports_nothing_from_the_client_side(name: str) -> None:
         and not any(target == allowed or target.startswith(allowed + ".") for allowed in ALLOWED_HELPERS)
     )
     assert not outside, f"{name} imports {outside}: the endpoint may use only {ALLOWED_HELPERS} from helpers"
+
+
+RULES_DIR = ROOT / "helpers" / "bedrock_rules"
+
+
+@pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_body_rules_module_is_small(path: Path) -> None:
+    """The shared rules the endpoint reads keep the same size rule (the catalogue's data and its id rules apart)."""
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it by concern"

@@ -304,7 +304,7 @@ def test_runtime_takes_profile_ids_and_refuses_a_bare_id_as_invoke_model_does(ro
 
 def test_mantle_takes_the_bare_short_id(room) -> None:
     # AnthropicBedrockMantle signs for bedrock-mantle (anthropic/lib/bedrock/_mantle.py); short ids there are
-    # unconfirmed (catalogue.MANTLE_SHORT_IDS).
+    # unconfirmed (bedrock_rules/model_ids.py, MANTLE_SHORT_IDS).
     client = anthropic.AnthropicBedrockMantle(base_url=room.anthropic_base_url, aws_region=REGION, max_retries=0,
                                               aws_access_key=KEY, aws_secret_key=SECRET)
     answer = client.messages.create(model="anthropic.claude-haiku-4-5", max_tokens=30, messages=PROMPT)

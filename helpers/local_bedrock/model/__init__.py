@@ -15,7 +15,7 @@ from helpers.bedrock_rules import (
     resolve_model,
     validation_message,
 )
-from helpers.bedrock_rules.catalogue import resolve_messages_model, serves_messages_route
+from helpers.bedrock_rules.model_ids import resolve_messages_model, serves_messages_route
 
 from .responder import PlannedChunk, ResponsePlan, plan_response
 

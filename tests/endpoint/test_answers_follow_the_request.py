@@ -7,12 +7,16 @@ anthropic SDK (``AnthropicBedrock`` on InvokeModel's route, ``Anthropic`` on the
 - after a tool result the answer states the values it holds, in prose, not as JSON;
 - a prompt asking for two things gets two parallel ``tool_use`` blocks;
 - an ``is_error`` tool result gets an answer about the failure;
-- thinking is about the task, never about the endpoint or a course.
+- thinking is about the task, never about the endpoint or a course;
+- an image is described by what its bytes say (format, size), one sentence when one is asked for.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 from typing import Any
 
 import anthropic
@@ -248,3 +252,38 @@ def test_arithmetic_written_as_numbers_calls_the_calculator_beside_a_lookup(clie
         calls = _tool_uses(send(_body([{"role": "user", "content": prompt}], tools=[ARITH, ENCYCLOPEDIA])))
         assert [(c["name"], c["input"]) for c in calls] == [
             ("arith", {"expression": "19+23"}), ("encyclopedia_search", {"query": "the Hanseatic League"})]
+
+
+# -- an image is described from what its bytes say ----------------------------------------------------------------
+
+
+def _png(width: int, height: int) -> str:
+    """A real PNG of ``width`` × ``height`` black pixels, base64-encoded (PNG spec: signature, IHDR, IDAT, IEND)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x00" * width * 3 for _ in range(height))
+    raw = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return base64.b64encode(raw).decode()
+
+
+def _image_turn(width: int, height: int, question: str) -> list[dict]:
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": _png(width, height)}}
+    return [{"role": "user", "content": [image, {"type": "text", "text": question}]}]
+
+
+def test_an_image_is_described_by_its_format_and_size(client, messages_sdk) -> None:
+    messages = _image_turn(48, 20, "Sum up this picture in one sentence.")
+    by_boto3 = _by_boto3(client, _body(messages))["content"][0]["text"]
+    by_sdk = messages_sdk.messages.create(model=HAIKU, max_tokens=300, messages=messages).content[0].text
+    for text in (by_boto3, by_sdk):
+        assert text == "This is a PNG image of 48×20 pixels."  # one sentence, as asked; the size is the header's
+
+
+def test_a_large_image_answer_says_it_is_scaled_down(client) -> None:
+    # Anthropic's vision guide: images with a long edge over 1,568 px are scaled down before the model reads them.
+    text = _by_boto3(client, _body(_image_turn(2400, 600, "What does this chart show?")))["content"][0]["text"]
+    assert text.startswith("This is a PNG image of 2400×600 pixels.")
+    assert "1,568 pixels" in text

@@ -7,7 +7,9 @@ A model reads the whole request, not only its last line. So, for any prompt:
 - a tool result with ``is_error`` is answered by saying the call failed and what can be done next;
 - a prompt that asks for two things a tool can do ("the weather in Oslo and in Lima") gets one call each,
   in parallel (several ``tool_use`` blocks in one turn);
-- the thinking is about that task: the question, the tools on offer, the results in hand.
+- the thinking is about that task: the question, the tools on offer, the results in hand;
+- images in the last turn are described from what can be read of them (format, size in pixels), the one thing
+  a stand-in can truthfully say about a picture it cannot see.
 
 Everything is built from the request's own words, deterministically. Word tests use plain splits and sets,
 never a backtracking pattern: a room's endpoint reads untrusted prompts.
@@ -21,9 +23,10 @@ import re
 from typing import Any
 
 from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_input, tool_result_text
+from helpers.local_bedrock.model.tokens import image_size
 
-__all__ = ["ToolCall", "follow_up_answer", "plan_tool_calls", "question_of", "subject", "thinking_steps",
-           "tool_preamble", "tool_results_answer"]
+__all__ = ["ToolCall", "follow_up_answer", "image_answer", "plan_tool_calls", "question_of", "subject",
+           "thinking_steps", "tool_preamble", "tool_results_answer"]
 
 # Words by which a turn leans on what came before it.
 _REFERS_BACK = frozenset(
@@ -349,3 +352,45 @@ def thinking_steps(body: dict, prompt: str, calls: list[ToolCall], rng: random.R
         f"I'll answer about {subject(prompt)} first, then add detail only where it helps.",
     )))
     return steps
+
+
+_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP"}
+# Anthropic's vision guide: a larger image is scaled down until its long edge is at most 1,568 px.
+_SCALED_ABOVE = 1_568
+
+
+def _image_facts(block: dict) -> tuple[str, tuple[int, int] | None]:
+    source = block.get("source") if isinstance(block.get("source"), dict) else {}
+    kind = _FORMATS.get(str(source.get("media_type")))
+    size = image_size(source["data"]) if isinstance(source.get("data"), str) else None
+    phrase = f"a {kind} image" if kind else "an image"
+    return (phrase if size is None else f"{phrase} of {size[0]}×{size[1]} pixels"), size
+
+
+def image_answer(body: dict, prompt: str) -> str | None:
+    """An answer to a last turn holding images: what each one is (format and size read from its header).
+
+    A stand-in sees no pixels, so it says only what the bytes say. "In one sentence" (or "briefly") gets one
+    sentence; otherwise a second one says what the size means for reading the picture.
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    content = messages[-1].get("content")
+    if not isinstance(content, list):
+        return None
+    facts = [_image_facts(b) for b in content if isinstance(b, dict) and b.get("type") == "image"][:_MAX_PARALLEL]
+    if not facts:
+        return None
+    phrases = [phrase for phrase, _ in facts]
+    listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    first = f"{'This is' if len(phrases) == 1 else 'These are'} {listed}."
+    words = set(_words(prompt[:_LOOK_CHARS]))
+    if "sentence" in words or words & {"briefly", "short"}:
+        return first
+    edges = [max(size) for _, size in facts if size is not None]
+    if edges and max(edges) > _SCALED_ABOVE:
+        return first + f" It is scaled down to at most {_SCALED_ABOVE:,} pixels on its long edge before it is read."
+    if edges and max(edges) <= 128:
+        return first + " At that size it holds little detail: shapes and colours, not fine print."
+    return first + " At that size its main shapes, colours and any large text can be read."

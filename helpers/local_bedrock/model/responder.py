@@ -32,6 +32,7 @@ from helpers.local_bedrock.errors import ContextWindowExceeded
 from helpers.local_bedrock.model.answers import answer_text, chunk_marker, directive_flags
 from helpers.local_bedrock.model.dialogue import (
     follow_up_answer,
+    image_answer,
     plan_tool_calls,
     question_of,
     thinking_steps,
@@ -294,7 +295,8 @@ def _plan_messages(body: dict, model: ModelInfo, seed: int, call: int, rng: rand
     elif follow_up is not None:
         text = follow_up
     else:
-        text = follow_up_answer(body, prompt, lambda request: answer_text(request, seed)) or answer_text(prompt, seed)
+        text = (image_answer(body, prompt) or follow_up_answer(body, prompt, lambda request: answer_text(request, seed))
+                or answer_text(prompt, seed))
 
     text, stop_sequence = _cut_at_stop(text, list(body.get("stop_sequences", [])))
     if stop_sequence is not None:

@@ -42,8 +42,9 @@ _CHECK = textwrap.dedent(
     import importlib, json, pkgutil, sys
     import helpers
     assert helpers.__file__.startswith(sys.prefix), helpers.__file__  # the installed copy, not the checkout
+    # helpers.testing is a pytest plugin: pytest loads it, so it may need pytest, which a plain install lacks.
     for module in pkgutil.walk_packages(helpers.__path__, "helpers."):
-        if not module.name.endswith("__main__"):
+        if not module.name.endswith("__main__") and module.name != "helpers.testing":
             importlib.import_module(module.name)
     from helpers.local_bedrock import LocalBedrock
     with LocalBedrock(seed=0, time_scale=0.0) as server:

@@ -123,7 +123,7 @@ class Authorizer:
                                "Authentication failed: this endpoint accepts only SigV4-signed requests "
                                "(started with --verify-sigv4). Unset AWS_BEARER_TOKEN_BEDROCK and use "
                                "access keys, or restart it with --bearer-token.")
-        if not hmac.compare_digest(token.encode(), self.bearer_token.encode()):
+        if not hmac.compare_digest(header_bytes(token), self.bearer_token.encode()):
             raise BedrockError(403, "AccessDeniedException",
                                "Authentication failed: Please make sure your API Key is valid. (This "
                                "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
@@ -149,6 +149,19 @@ class Authorizer:
                    body_sha256=body_sha256, services=services, http2=http2)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
+        except (UnicodeError, ValueError):
+            # A header botocore cannot put in a canonical request (bytes outside ASCII, say) signs nothing.
+            raise BedrockError(403, "InvalidSignatureException",
+                               "The request signature we calculated does not match the signature you "
+                               "provided. Check your AWS Secret Access Key and signing method.") from None
+
+
+def header_bytes(value: str) -> bytes:
+    """A header value's bytes as they crossed the wire: servers hand them over decoded as latin-1."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def authorize(method: str, raw_path: bytes, headers: dict[str, str], body: bytes) -> None:

@@ -94,7 +94,8 @@ async def read_body(receive: Any, keep: int, budget: BodyBudget | None = None) -
 
 
 # Python refuses to convert integers longer than this many digits (sys.int_info.default_max_str_digits).
-_LONG_INTEGER = re.compile(rb"\d{4301}")
+# Tried only where a run of digits starts: at every digit of runs of 4,300 it cost 4,300 steps each.
+_LONG_INTEGER = re.compile(rb"(?<!\d)\d{4301}")
 
 
 def json_text_problem(raw: bytes) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from .errors import BedrockError
 from .faults import Fault, message_for
 from .hangup import HangUpWatch
 from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
+from .offload import off_loop
 from .pacing import rng_for, schedule, sleep_until
 
 if TYPE_CHECKING:
@@ -172,6 +173,10 @@ def _peek(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _rng_key(parsed: dict[str, Any]) -> bytes:
+    return json.dumps(parsed, sort_keys=True).encode()
+
+
 def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
     parsed, problems = parse_body(body)
     if problems:
@@ -252,8 +257,9 @@ class MessagesRoute:
                 raise MessagesError(400, f"Content-Type {content_type!r} is not supported: send the body as "
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
-            parsed, model_id, stream = _read_request(body)
-            plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record)
+            parsed, model_id, stream = await off_loop(len(body), _read_request, body)
+            plan, info_id, fault = await self._plan(operation, model_id, version, _betas(headers), parsed, record,
+                                                    len(body))
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
                 app.calls.update(record, status=0, error="drop", done=True)
@@ -264,7 +270,7 @@ class MessagesRoute:
                 return
             if fault is not None and fault.error == "stall":
                 await asyncio.sleep(fault.seconds)
-            rng_key = json.dumps(parsed, sort_keys=True).encode()
+            rng_key = await off_loop(len(body), _rng_key, parsed)
             if not stream:
                 await self._answer(send, record, plan, model_id, rng_key, t0, request_id)
                 return
@@ -277,8 +283,8 @@ class MessagesRoute:
                              done=True)
             await respond_error(send, error, request_id)
 
-    def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
-              record: CallRecord) -> tuple[Any, str, Fault | None]:
+    async def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
+                    record: CallRecord, size: int) -> tuple[Any, str, Fault | None]:
         app = self.app
         try:
             info = resolve_model(model_id)
@@ -298,10 +304,10 @@ class MessagesRoute:
         bedrock_body["anthropic_version"] = version
         if betas:
             bedrock_body["anthropic_beta"] = betas
-        problems = check_body(bedrock_body, info)
+        problems = await off_loop(size, check_body, bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
-        plan = plan_response(bedrock_body, info, seed=app.seed)
+        plan = await off_loop(size, plan_response, bedrock_body, info, seed=app.seed)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault

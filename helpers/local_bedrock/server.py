@@ -41,6 +41,7 @@ from .model import (
     resolve_model,
     validation_message,
 )
+from .offload import off_loop
 from .operations import (
     CacheUsage,
     PromptCache,
@@ -83,6 +84,12 @@ class _Disconnected(Exception):
 
 def _media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
+
+
+def _judged(body: bytes, info: Any) -> tuple[Any, list[Problem]]:
+    """The parsed body and its problems (pure: run beside the loop for a large body, offload.py)."""
+    parsed, problems = parse_body(body)
+    return parsed, problems or check_body(parsed, info)
 
 
 def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
@@ -294,7 +301,7 @@ class BedrockApp:
             if operation == "CountTokens":
                 await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
                 return
-            plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
+            plan, fault, info_id = await self._prepare(operation, model_id, method, raw_path, headers, body, record)
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
                     # ASGI cannot close a socket outright; a started response that never ends makes
@@ -327,7 +334,7 @@ class BedrockApp:
             self.calls.update(record, status=500, error="InternalServerException", done=True)
             raise
 
-    def _prepare(
+    async def _prepare(
         self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
         body: bytes, record: CallRecord,
     ) -> tuple[Any, Fault | None, str]:
@@ -356,20 +363,19 @@ class BedrockApp:
                 error = BedrockError.named(fault.error, message_for(fault))
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
-            request = converse.prepare(operation, body, info)
+            request = await off_loop(len(body), converse.prepare, operation, body, info)
             cache = self.prompt_cache.use(info, request.body)
-            plan = converse.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache)
+            plan = await off_loop(len(body), converse.plan_converse, request, info, seed=self.seed, call=record.id,
+                                  cache=cache)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
-        parsed, problems = parse_body(body)
-        if not problems:
-            problems = check_body(parsed, info)
+        parsed, problems = await off_loop(len(body), _judged, body, info)
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        plan = apply_cache(plan_response(parsed, info, seed=self.seed, call=record.id),
-                           self.prompt_cache.use(info, parsed))
+        planned = await off_loop(len(body), plan_response, parsed, info, seed=self.seed, call=record.id)
+        plan = apply_cache(planned, self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
         return plan, fault, info.base_id
@@ -409,7 +415,7 @@ class BedrockApp:
                                  inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
-        tokens = count_tokens(body, info)
+        tokens = await off_loop(len(body), count_tokens, body, info)
         self.calls.update(record, input_tokens=tokens, done=True)
         await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
 

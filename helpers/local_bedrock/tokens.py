@@ -15,8 +15,10 @@ all come from here, so they can never disagree.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 
 __all__ = [
     "IMAGE_TOKENS",
@@ -77,10 +79,35 @@ def split_tokens(text: str) -> list[str]:
     return pieces
 
 
+# count_tokens reads a long text this many characters at a time: one findall holds the GIL throughout, and
+# a 25 MB prompt read in one call froze every other client for seconds (issue 23).
+_COUNT_WINDOW = 1 << 16
+
+
+def _pieces(text: str) -> Iterator[list[str]]:
+    """The pieces of ``text`` (as ``_PIECE.findall``), a window at a time.
+
+    The pieces join back to the text, so the last piece of a window starts at ``end - len(last)``; it may have
+    been cut short by the window's end, so the next window starts again there. Every earlier piece ended
+    before the window's end and is exactly the piece the whole text has there.
+    """
+    start, size = 0, _COUNT_WINDOW
+    while len(text) - start > size:
+        found = _PIECE.findall(text, start, start + size)
+        last = found.pop()
+        if not found:  # one piece (a very long word) fills the window: look further
+            size *= 2
+            continue
+        yield found
+        start += size - len(last)
+        size = _COUNT_WINDOW
+    yield _PIECE.findall(text, start)
+
+
 def count_tokens(text: str) -> int:
     """How many tokens ``text`` is, by the same rule as :func:`split_tokens`."""
     count = 0
-    for piece in _PIECE.findall(text):
+    for piece in itertools.chain.from_iterable(_pieces(text)):
         if len(piece) > _MAX_LETTERS:
             stripped = piece.lstrip(" \t")
             if len(stripped) > _MAX_LETTERS and stripped.isalpha():

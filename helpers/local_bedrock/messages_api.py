@@ -269,7 +269,13 @@ class MessagesRoute:
                 await send({"type": "http.response.body", "body": b"", "more_body": True})
                 return
             if fault is not None and fault.error == "stall":
-                await asyncio.sleep(fault.seconds)
+                from .server import _Disconnected  # server imports this module
+
+                try:  # the stall that ends when the client hangs up (server.py), not a blind sleep
+                    await app._stall(receive, fault.seconds)
+                except _Disconnected:
+                    app.calls.update(record, error="client disconnected", done=True)
+                    raise
             rng_key = await off_loop(len(body), _rng_key, parsed)
             if not stream:
                 await self._answer(send, record, plan, model_id, rng_key, t0, request_id)

@@ -31,6 +31,7 @@ from .connections import install as install_connection_limits
 from .errors import BedrockError, wire_error_type
 from .faults import Fault, FaultBook, message_for
 from .hangup import HangUpWatch
+from .logsafe import EscapeControls
 from .model import (
     MAX_BODY_BYTES,
     ModelLookupError,
@@ -57,6 +58,7 @@ from .sigv4 import SERVICE as SIGV4_SERVICE
 from .upstream import make_passthrough
 
 log = logging.getLogger("helpers.local_bedrock")
+log.addFilter(EscapeControls())  # hypercorn logs through it too (config.errorlog below)
 
 _MODEL_PATH = re.compile(
     rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$"

@@ -7,11 +7,12 @@ import json
 import socket
 import time
 
-from adversarial_support import KEY, SECRET, Child
+import pytest
+from adversarial_support import KEY, SECRET, Child, still_serves
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from test_probes import _back_to_baseline, _calls, _signed, baseline  # noqa: F401 (a fixture)
+from test_probes import _back_to_baseline, _calls, _signed
 
 PATH = "/anthropic/v1/messages"
 
@@ -27,7 +28,13 @@ def _request(child: Child, stream: bool) -> bytes:
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-def test_a_client_leaving_a_stalled_messages_call_frees_it_at_once(child: Child, baseline: dict[str, int]) -> None:
+@pytest.fixture
+def before(child: Child) -> dict[str, int]:
+    still_serves(child)  # warm, as test_probes' baseline
+    return child.usage()
+
+
+def test_a_client_leaving_a_stalled_messages_call_frees_it_at_once(child: Child, before: dict[str, int]) -> None:
     stall = json.dumps({"error": "stall", "seconds": 120, "times": 4}).encode()
     assert _signed(child, "POST", "/_local/faults", stall)[0] == 201
     try:
@@ -47,4 +54,4 @@ def test_a_client_leaving_a_stalled_messages_call_frees_it_at_once(child: Child,
         assert all(c["done"] and c["error"] == "client disconnected" for c in stalled), stalled
     finally:
         assert _signed(child, "DELETE", "/_local/faults")[0] == 200
-    _back_to_baseline(child, baseline)
+    _back_to_baseline(child, before)

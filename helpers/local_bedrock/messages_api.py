@@ -26,7 +26,7 @@ from .bodies import json_text_problem
 from .calls import recorded_body
 from .errors import BedrockError
 from .faults import Fault, message_for
-from .hangup import HangUpWatch
+from .hangup import ClientGone, HangUpWatch, or_hang_up
 from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
 from .offload import off_loop
 from .pacing import rng_for, schedule, sleep_until
@@ -258,8 +258,12 @@ class MessagesRoute:
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
             parsed, model_id, stream = await off_loop(len(body), _read_request, body)
-            plan, info_id, fault = await self._plan(operation, model_id, version, _betas(headers), parsed, record,
-                                                    len(body))
+            try:  # a hang-up or a reset stream ends the planning at once
+                plan, info_id, fault = await or_hang_up(receive, self._plan(
+                    operation, model_id, version, _betas(headers), parsed, record, len(body)))
+            except ClientGone:
+                app.calls.update(record, error="client disconnected", done=True)
+                raise
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
                 app.calls.update(record, status=0, error="drop", done=True)
@@ -269,16 +273,14 @@ class MessagesRoute:
                 await send({"type": "http.response.body", "body": b"", "more_body": True})
                 return
             if fault is not None and fault.error == "stall":
-                from .server import _Disconnected  # server imports this module
-
                 try:  # the stall that ends when the client hangs up (server.py), not a blind sleep
                     await app._stall(receive, fault.seconds)
-                except _Disconnected:
+                except ClientGone:
                     app.calls.update(record, error="client disconnected", done=True)
                     raise
             rng_key = await off_loop(len(body), _rng_key, parsed)
             if not stream:
-                await self._answer(send, record, plan, model_id, rng_key, t0, request_id)
+                await self._answer(send, record, plan, model_id, rng_key, t0, request_id, receive)
                 return
             fault = app.faults.take(operation, (model_id, info_id), at="event")
             if fault is not None:
@@ -321,14 +323,18 @@ class MessagesRoute:
     # ---- non-streaming ------------------------------------------------------------------------
 
     async def _answer(self, send: Send, record: CallRecord, plan: Any, model_id: str, rng_key: bytes,
-                      t0: float, request_id: str) -> None:
+                      t0: float, request_id: str, receive: Receive) -> None:
         app = self.app
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], app.latency, app.time_scale,
                            rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         app.calls.update(record, schedule_ms=[done_ms])
-        await sleep_until(loop, t0 + done_ms / 1000)
+        try:  # a hang-up or a reset stream ends the wait at once
+            await or_hang_up(receive, sleep_until(loop, t0 + done_ms / 1000))
+        except ClientGone:
+            app.calls.update(record, error="client disconnected", done=True)
+            raise
         app.calls.sent(record, [round((loop.time() - t0) * 1000, 3)])
         app.calls.update(record, done=True)
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode()

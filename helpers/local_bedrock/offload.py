@@ -14,6 +14,7 @@ the loop N ways.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,7 +31,8 @@ async def off_loop(size: int, work: Callable[..., T], *args: object, **kwargs: o
     """``work(*args, **kwargs)``, in a worker thread when the body it reads is over OFF_LOOP_BYTES.
 
     ``work`` must touch no state the loop changes (the call log, faults, the prompt cache): it only reads
-    its arguments and returns a value.
+    its arguments and returns a value. The thread is the call's own and ends with it, so an idle endpoint
+    holds no extra thread (tests/adversarial/ checks its thread count returns to where it was).
     """
     global _one_at_a_time
     if size <= OFF_LOOP_BYTES:
@@ -38,4 +40,24 @@ async def off_loop(size: int, work: Callable[..., T], *args: object, **kwargs: o
     if _one_at_a_time is None:
         _one_at_a_time = asyncio.Semaphore(1)
     async with _one_at_a_time:
-        return await asyncio.to_thread(work, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: T | None, error: BaseException | None) -> None:
+            if done.done():  # the call was cancelled (its client left) while the work ran
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)  # type: ignore[arg-type]
+
+        def run() -> None:
+            try:
+                result = work(*args, **kwargs)
+            except BaseException as error:  # handed to the awaiting task, which decides
+                loop.call_soon_threadsafe(settle, None, error)
+            else:
+                loop.call_soon_threadsafe(settle, result, None)
+
+        threading.Thread(target=run, name="local-bedrock-plan", daemon=True).start()
+        return await done

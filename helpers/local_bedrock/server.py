@@ -30,7 +30,7 @@ from .connections import READ_TIMEOUT_SETTING
 from .connections import install as install_connection_limits
 from .errors import BedrockError, wire_error_type
 from .faults import Fault, FaultBook, message_for
-from .hangup import HangUpWatch
+from .hangup import ClientGone, HangUpWatch, or_hang_up
 from .logsafe import EscapeControls
 from .model import (
     MAX_BODY_BYTES,
@@ -80,8 +80,7 @@ MAX_FAULT_SPECS_PER_POST = 100
 _PADDING = (string.ascii_letters + string.digits) * 4
 
 
-class _Disconnected(Exception):
-    """The client went away mid-response."""
+_Disconnected = ClientGone  # the client went away mid-response (hangup.py)
 
 
 def _media_type(value: str) -> str:
@@ -301,9 +300,10 @@ class BedrockApp:
                 # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
                 raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
             if operation == "CountTokens":
-                await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
+                await or_hang_up(receive, self._count_tokens(send, record, model_id, method, raw_path, headers, body))
                 return
-            plan, fault, info_id = await self._prepare(operation, model_id, method, raw_path, headers, body, record)
+            plan, fault, info_id = await or_hang_up(
+                receive, self._prepare(operation, model_id, method, raw_path, headers, body, record))
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
                     # ASGI cannot close a socket outright; a started response that never ends makes
@@ -319,7 +319,7 @@ class BedrockApp:
                 if fault.error == "stall":
                     await self._stall(receive, fault.seconds)
             if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, model_id, body, t0, headers)
+                await self._invoke(send, record, plan, model_id, body, t0, headers, receive)
             else:
                 event_fault = self.faults.take(operation, (model_id, info_id), at="event")
                 if event_fault is not None:
@@ -385,13 +385,14 @@ class BedrockApp:
     # ---- InvokeModel ----------------------------------------------------------------------------
 
     async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
-                      t0: float, request_headers: dict[str, str] | None = None) -> None:
+                      t0: float, request_headers: dict[str, str] | None = None, receive: Any = None) -> None:
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], self.latency, self.time_scale,
                            rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
-        await sleep_until(loop, t0 + done_ms / 1000)
+        due = sleep_until(loop, t0 + done_ms / 1000)
+        await (due if receive is None else or_hang_up(receive, due))  # a hang-up ends the wait at once
         sent = (loop.time() - t0) * 1000
         self.calls.sent(record, [round(sent, 3)])
         self.calls.update(record, done=True)

@@ -28,7 +28,7 @@ from .errors import BedrockError
 from .faults import Fault, message_for
 from .hangup import ClientGone, HangUpWatch, or_hang_up
 from .model import MAX_BODY_BYTES, ModelLookupError, check_body, parse_body, plan_response, resolve_model
-from .offload import off_loop
+from .offload import off_loop, plan_cost
 from .pacing import rng_for, schedule, sleep_until
 
 if TYPE_CHECKING:
@@ -258,12 +258,17 @@ class MessagesRoute:
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
             parsed, model_id, stream = await off_loop(len(body), _read_request, body)
+            try:
+                app.hold_answer(scope, parsed)
+            except BedrockError as error:
+                raise MessagesError.from_bedrock(error) from None
             try:  # a hang-up or a reset stream ends the planning at once
                 plan, info_id, fault = await or_hang_up(receive, self._plan(
                     operation, model_id, version, _betas(headers), parsed, record, len(body)))
             except ClientGone:
                 app.calls.update(record, error="client disconnected", done=True)
                 raise
+            app.keep_answer(scope, plan)
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
                 app.calls.update(record, status=0, error="drop", done=True)
@@ -315,7 +320,7 @@ class MessagesRoute:
         problems = await off_loop(size, check_body, bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
-        plan = await off_loop(size, plan_response, bedrock_body, info, seed=app.seed)
+        plan = await off_loop(plan_cost(size, bedrock_body), plan_response, bedrock_body, info, seed=app.seed)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault
@@ -356,6 +361,8 @@ class MessagesRoute:
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
         watch = HangUpWatch(receive).start()
+        due = [offsets]  # the schedule in force (a stall shifts it)
+        reading = app.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
         try:
             await send({"type": "http.response.start", "status": 200,
                         "headers": _headers(request_id, sse.CONTENT_TYPE) + [(b"cache-control", b"no-cache")]})
@@ -375,8 +382,9 @@ class MessagesRoute:
                     app.calls.update(record, done=True)
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     return
-                await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 shifted = [o + fault.seconds * 1000 for o in offsets]
+                due[0] = shifted
+                await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 await self._send_events(send, record, events, shifted, t0, cut, len(chunks), None)
             watch.finish()
             app.calls.update(record, done=True)
@@ -388,6 +396,8 @@ class MessagesRoute:
             raise
         finally:
             watch.stop()
+            if reading is not None:
+                reading.cancel()
 
     def _payload(self, payload: dict[str, Any], record: CallRecord) -> dict[str, Any]:
         if SEND_INVOCATION_METRICS or payload.get("type") != "message_stop":

@@ -27,6 +27,15 @@ OFF_LOOP_BYTES = 64 * 1024
 _one_at_a_time: asyncio.Semaphore | None = None
 
 
+def plan_cost(body_size: int, parsed: object) -> int:
+    """What planning an answer reads and writes, in bytes: the body, or the longest answer it may get
+    (about four bytes a token, ``max_tokens``), whichever is more. A 64,000-token answer asked for in a
+    short body is planned beside the loop too."""
+    max_tokens = parsed.get("max_tokens") if isinstance(parsed, dict) else None
+    answer = 4 * max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
+    return max(body_size, answer)
+
+
 async def off_loop(size: int, work: Callable[..., T], *args: object, **kwargs: object) -> T:
     """``work(*args, **kwargs)``, in a worker thread when the body it reads is over OFF_LOOP_BYTES.
 

@@ -23,6 +23,8 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config, Sockets
 
 from . import converse, frames, messages_api
+from .answering import AnswerBudget, cut_when_stuck, stopped_reading
+from .answers import MAX_GENERATED_TOKENS
 from .auth import Authorizer, SigV4Keys
 from .bodies import Body, BodyBudget, json_text_problem, parse_control_json, read_body
 from .calls import CallLog, CallRecord, recorded_body
@@ -42,7 +44,7 @@ from .model import (
     resolve_model,
     validation_message,
 )
-from .offload import off_loop
+from .offload import off_loop, plan_cost
 from .operations import (
     CacheUsage,
     PromptCache,
@@ -132,6 +134,9 @@ class BedrockApp:
         self.faults = faults
         self.tasks: set[asyncio.Task] = set()
         self.messages_route = messages_api.MessagesRoute(self)
+        # Answers in flight, and how long a client may stop reading before it is cut (answering.py).
+        self.answer_budget = AnswerBudget()
+        self.read_timeout: float | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -148,6 +153,7 @@ class BedrockApp:
                 await send(message)
 
             scope["local_bedrock.body_held"] = 0
+            scope["local_bedrock.answer_held"] = 0
             try:
                 await self._http(scope, receive, tracked_send)
             except (_Disconnected, asyncio.CancelledError):
@@ -161,6 +167,7 @@ class BedrockApp:
             finally:
                 self.tasks.discard(task)
                 self.body_budget.give(scope["local_bedrock.body_held"])
+                self.answer_budget.give(scope["local_bedrock.answer_held"])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -203,6 +210,35 @@ class BedrockApp:
         except BedrockError as error:
             return Body(b"", body.size, body.sha256), error
         return body, None
+
+    def hold_answer(self, scope: dict, body: Any) -> None:
+        """Hold the longest answer ``body`` may get (its max_tokens) against the answer budget before it is
+        planned, so a flood of long answers is refused before any is built (a 503 when the budget is spent)."""
+        asked = body.get("max_tokens") if isinstance(body, dict) else None
+        tokens = min(asked, MAX_GENERATED_TOKENS) if isinstance(asked, int) else 0
+        scope["local_bedrock.answer_held"] += self.answer_budget.take(tokens)
+
+    def keep_answer(self, scope: dict, plan: Any) -> None:
+        """Hold only what ``plan`` really holds (its output tokens) until the call ends."""
+        held = scope["local_bedrock.answer_held"]
+        kept = min(held, plan.output_tokens or 0)
+        self.answer_budget.give(held - kept)
+        scope["local_bedrock.answer_held"] = kept
+
+    def watch_reading(self, record: CallRecord, due_at: Callable[[int], float | None]) -> asyncio.Task | None:
+        """A timer that cuts the current stream when its client stops reading (answering.py); None when
+        the endpoint has no read timeout. Cancel it when the stream ends."""
+        if self.read_timeout is None:
+            return None
+        timeout = self.read_timeout
+
+        def cut() -> None:
+            self.calls.update(record, error=stopped_reading(timeout), done=True)
+
+        main = asyncio.current_task()
+        assert main is not None
+        return asyncio.get_running_loop().create_task(
+            cut_when_stuck(main, lambda: len(record.sent_ms), due_at, timeout, cut))
 
     async def _stall(self, receive: Any, seconds: float) -> None:
         """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
@@ -303,7 +339,7 @@ class BedrockApp:
                 await or_hang_up(receive, self._count_tokens(send, record, model_id, method, raw_path, headers, body))
                 return
             plan, fault, info_id = await or_hang_up(
-                receive, self._prepare(operation, model_id, method, raw_path, headers, body, record))
+                receive, self._prepare(operation, model_id, method, raw_path, headers, body, record, scope))
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
                     # ASGI cannot close a socket outright; a started response that never ends makes
@@ -338,7 +374,7 @@ class BedrockApp:
 
     async def _prepare(
         self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
-        body: bytes, record: CallRecord,
+        body: bytes, record: CallRecord, scope: dict | None = None,
     ) -> tuple[Any, Fault | None, str]:
         """Everything that can fail before a response starts, in Bedrock's order (credentials were
         checked already, before the body was read). Raises BedrockError."""
@@ -366,9 +402,13 @@ class BedrockApp:
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
             request = await off_loop(len(body), converse.prepare, operation, body, info)
+            if scope is not None:
+                self.hold_answer(scope, request.body)
             cache = self.prompt_cache.use(info, request.body)
-            plan = await off_loop(len(body), converse.plan_converse, request, info, seed=self.seed, call=record.id,
-                                  cache=cache)
+            plan = await off_loop(plan_cost(len(body), request.body), converse.plan_converse, request, info,
+                                  seed=self.seed, call=record.id, cache=cache)
+            if scope is not None:
+                self.keep_answer(scope, plan)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
@@ -376,7 +416,12 @@ class BedrockApp:
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        planned = await off_loop(len(body), plan_response, parsed, info, seed=self.seed, call=record.id)
+        if scope is not None:
+            self.hold_answer(scope, parsed)
+        planned = await off_loop(plan_cost(len(body), parsed), plan_response, parsed, info, seed=self.seed,
+                                 call=record.id)
+        if scope is not None:
+            self.keep_answer(scope, planned)
         plan = apply_cache(planned, self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
@@ -397,16 +442,27 @@ class BedrockApp:
         self.calls.sent(record, [round(sent, 3)])
         self.calls.update(record, done=True)
         if isinstance(plan, converse.ConversePlan):  # Converse answers carry usage in the body only
-            await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
+            payload = json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode()
+            await self._respond_read(send, record, payload)
             return
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
-        await self._respond(send, 200, payload, [
+        await self._respond_read(send, record, payload, [
             (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
             (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
             (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
             *CacheUsage.headers_of(plan),
             *echo_headers(request_headers or {}),
         ])
+
+    async def _respond_read(self, send: Any, record: CallRecord, payload: bytes,
+                            headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        """The answer, written within the read timeout: a client that stops reading is cut (answering.py)."""
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                await self._respond(send, 200, payload, headers)
+        except TimeoutError:
+            self.calls.update(record, error=stopped_reading(self.read_timeout or 0))
+            raise _Disconnected from None
 
     async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
                             headers: dict[str, str], body: bytes) -> None:
@@ -441,6 +497,8 @@ class BedrockApp:
             cut = min(fault.after, len(chunks))
 
         watch = HangUpWatch(receive).start()
+        due = [offsets]  # the schedule in force (a stall shifts it)
+        reading = self.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
         try:
             head = [(b"content-type", b"application/vnd.amazon.eventstream")]
             if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
@@ -453,8 +511,9 @@ class BedrockApp:
                 if fault.error != "stall":
                     await self._apply_event_fault(send, record, fault, watch)
                     return
-                await asyncio.sleep(fault.seconds)
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
+                due[0] = shifted
+                await asyncio.sleep(fault.seconds)
                 await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
             watch.finish()
             self.calls.update(record, done=True)
@@ -466,6 +525,8 @@ class BedrockApp:
             raise
         finally:
             watch.stop()
+            if reading is not None:
+                reading.cancel()
 
     async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
                            pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
@@ -682,9 +743,11 @@ class LocalBedrock:
 
     def build_app(self, workers: int = 1) -> BedrockApp:
         """The ASGI application with this endpoint's settings (``start()`` serves it; room.py's workers too)."""
-        return BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
-                          faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
-                          body_budget=self.body_budget, workers=workers)
+        app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
+                         faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
+                         body_budget=self.body_budget, workers=workers)
+        app.read_timeout = self.read_timeout
+        return app
 
     def _run(self, config: _RoomConfig, ready: threading.Event) -> None:
         try:

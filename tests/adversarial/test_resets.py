@@ -104,7 +104,9 @@ def test_rapid_reset_gets_goaway_enhance_your_calm_and_ends_the_calls(paced: Loc
     started = len(paced.calls) - before
     assert 0 < started <= sent
     records = _until_all_done(paced, started)
-    assert all(r.done and r.error == "client disconnected" for r in records), [(r.done, r.error) for r in records]
+    # Each call ended with its stream, or was refused while the endpoint's answer budget was spent: none ran on.
+    ended = ("client disconnected", "ServiceUnavailableException")
+    assert all(r.done and r.error in ended for r in records), [(r.done, r.error) for r in records]
 
 
 def test_hung_up_http11_invoke_model_calls_stop_at_once(paced: LocalBedrock) -> None:

@@ -216,7 +216,7 @@ class MessagesRoute:
             try:
                 judged = credential_headers(headers)
             except MessagesError:
-                await app._read_body(scope, receive, 0)  # drained unkept: the connection lives on
+                await app._drain(scope, headers, receive)  # drained unkept: the connection lives on
                 raise
             read, refusal = await app._authorized_body(scope, method, raw_path, judged, receive, MAX_BODY_BYTES,
                                                        services=SIGNING_NAMES)

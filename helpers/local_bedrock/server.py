@@ -80,6 +80,11 @@ _BODY_KEEP = MAX_BODY_BYTES
 _CONTROL_BODY_KEEP = 256 * 1024
 MAX_FAULT_SPECS_PER_POST = 100
 _PADDING = (string.ascii_letters + string.digits) * 4
+# A refused request's body is drained (so its keep-alive connection stays usable and the client reads its
+# refusal) only up to this size, above Bedrock's 25 MB body limit, and only for the read timeout in all: a
+# larger or slower one gets its refusal with Connection: close, unread.
+_DRAIN_LIMIT = 32 * 1024 * 1024
+_CLOSE = "local_bedrock.close"
 
 
 _Disconnected = ClientGone  # the client went away mid-response (hangup.py)
@@ -149,7 +154,10 @@ class BedrockApp:
 
             async def tracked_send(message: dict) -> None:
                 nonlocal started
-                started = started or message["type"] == "http.response.start"
+                if not started:  # one check per frame once started, as before
+                    started = message["type"] == "http.response.start"
+                    if started and scope.get(_CLOSE):  # HTTP/1.1 only: the body is left unread, so close
+                        message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
                 await send(message)
 
             scope["local_bedrock.body_held"] = 0
@@ -187,6 +195,21 @@ class BedrockApp:
         scope["local_bedrock.body_held"] += body.held  # given back when the request ends (__call__)
         return body
 
+    async def _drain(self, scope: dict, headers: dict[str, str], receive: Any) -> Body:
+        """A refused request's body, read and dropped when small and quick; else left unread, and the HTTP/1.1
+        connection closed after the refusal (an HTTP/2 stream is simply ended)."""
+        declared = headers.get("content-length", "")
+        small = declared.isdigit() and int(declared) <= _DRAIN_LIMIT
+        if small:
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    return await self._read_body(scope, receive, 0)
+            except TimeoutError:
+                pass
+        if scope.get("http_version") != "2":
+            scope[_CLOSE] = True
+        return Body(b"", int(declared) if declared.isdigit() else 0, "")
+
     async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
                                receive: Any, keep: int, check: bool = True,
                                services: tuple[str, ...] = (SIGV4_SERVICE,)) -> tuple[Body, BedrockError | None]:
@@ -202,7 +225,7 @@ class BedrockApp:
         try:
             self.auth.precheck(headers, services, http2=http2)
         except BedrockError as error:
-            return await self._read_body(scope, receive, 0), error
+            return await self._drain(scope, headers, receive), error
         body = await self._read_body(scope, receive, keep)
         try:
             self.auth(method, raw_path, headers, query=scope.get("query_string", b""), body_sha256=body.sha256,
@@ -274,6 +297,14 @@ class BedrockApp:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         method: str = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if "transfer-encoding" in headers and "content-length" in headers:
+            # Request smuggling's shape (RFC 9112 section 6.3): where the body ends is ambiguous, so nothing
+            # after these headers can be trusted. Refuse, and close the connection.
+            scope[_CLOSE] = scope.get("http_version") != "2"
+            await self._respond_error(send, BedrockError(
+                400, "ValidationException", "The request has both Content-Length and Transfer-Encoding; send "
+                "one of them (RFC 9112 section 6.3)."))
+            return
 
         if raw_path.startswith(b"/_local/"):
             # A locked room endpoint locks its controls too: faults hit everyone, calls hold prompts.
@@ -290,7 +321,7 @@ class BedrockApp:
             return
         match = _MODEL_PATH.match(raw_path)
         if match is None:
-            await self._read_body(scope, receive, 0)  # drained, not kept: the connection stays usable
+            await self._drain(scope, headers, receive)  # drained, not kept: the connection stays usable
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
@@ -303,7 +334,7 @@ class BedrockApp:
         # as %2F in ARNs. Decode exactly once.
         model_id = unquote(match.group(1).decode("latin-1"))
         if method != "POST":
-            await self._read_body(scope, receive, 0)
+            await self._drain(scope, headers, receive)
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
             ))

@@ -70,3 +70,19 @@ def test_a_forged_region_is_a_400_and_opens_no_connection(recording: LocalBedroc
 def test_a_forged_upstream_region_is_refused_at_start_up() -> None:
     with pytest.raises(ValueError, match="not an AWS region"):
         LocalBedrock(seed=0, time_scale=0, upstream="aws", upstream_region="evil.example.com#").start()
+
+
+def test_a_recorded_error_names_no_one(tmp_path: Path) -> None:
+    # An upstream refusal naming the caller, as AWS words an access denial for an SSO user (the identity here
+    # is made up).
+    named = ("User: arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/jane.doe@example.com "
+             "is not authorized to perform: bedrock:InvokeModel; contact jane.doe@example.com")
+    cassette = tmp_path / "room.jsonl"
+    with LocalBedrock(seed=0, time_scale=0) as upstream:
+        upstream.faults.add({"error": "AccessDeniedException", "at": "request", "message": named})
+        with LocalBedrock(seed=0, time_scale=0, record=cassette, upstream=upstream.endpoint_url) as recorder:
+            with pytest.raises(Exception, match="not authorized"):
+                recorder.client().invoke_model(modelId=HAIKU, body=json.dumps(messages_body()))
+    written = cassette.read_text()
+    assert "not authorized to perform" in written  # the error itself is kept
+    assert "jane.doe" not in written and "example.com" not in written and "123456789012" not in written

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .fdlimit import raise_open_files_limit
 from .room import serve_workers
 from .server import LocalBedrock, is_loopback
 from .serving import settle_for_serving
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
               "can reach it; see --help for locking a room endpoint.", file=sys.stderr, flush=True)
     if args.workers is not None and not 1 <= args.workers <= 64:
         _parser().error(f"--workers must be between 1 and 64 (one per core), not {args.workers}")
+    files_note = raise_open_files_limit()
+    if files_note:
+        print(files_note, file=sys.stderr, flush=True)
     settings = {"seed": args.seed, "time_scale": args.time_scale, "host": args.host, "port": args.port,
                 "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token, "as_of": args.as_of,
                 "inactive_account": args.inactive_account, "read_timeout": args.read_timeout}

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
     auth.add_argument("--verify-sigv4", metavar="KEY:SECRET", action="append",
                       help="check SigV4 signatures against this access key and secret (repeatable)")
+    auth.add_argument("--instructor-key", metavar="KEY:SECRET", action="append",
+                      help="a SigV4 key that may also use /_local/calls and /_local/faults (repeatable); once one "
+                           "is given, the --verify-sigv4 keys and the Bearer token are learners' and get a 403 there")
     auth.add_argument("--bearer-token", metavar="TOKEN",
                       help="accept only this Bearer token (Authorization: Bearer TOKEN)")
     models = parser.add_argument_group("model lifecycle (default: as on AWS today)")
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if files_note:
         print(files_note, file=sys.stderr, flush=True)
     settings = {"seed": args.seed, "time_scale": args.time_scale, "host": args.host, "port": args.port,
-                "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token, "as_of": args.as_of,
+                "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token,
+                "instructor_keys": args.instructor_key, "as_of": args.as_of,
                 "inactive_account": args.inactive_account, "read_timeout": args.read_timeout}
     if args.workers is not None:
         return _serve_workers(args, settings)

@@ -54,11 +54,30 @@ def _coerce_keys(value: SigV4Keys | None) -> dict[str, str]:
 class Authorizer:
     """Decides whether a request's credentials are good enough; raises ``BedrockError`` (403) if not."""
 
-    def __init__(self, verify_sigv4: SigV4Keys | None = None, bearer_token: str | None = None) -> None:
+    def __init__(self, verify_sigv4: SigV4Keys | None = None, bearer_token: str | None = None,
+                 instructor_keys: SigV4Keys | None = None) -> None:
         if bearer_token is not None and (not isinstance(bearer_token, str) or not bearer_token.strip()):
             raise ValueError("bearer_token must be a non-empty string (or None to accept any token)")
         self.keys = _coerce_keys(verify_sigv4)
+        # Keys that may reach the control routes (/_local/calls, /_local/faults). When there are any, every
+        # other credential is a learner's: it calls models, and gets a 403 on those routes, which hold every
+        # learner's prompts and change everyone's calls (issue 23). With none, any good credential may.
+        self.instructors = _coerce_keys(instructor_keys)
+        self.keys.update(self.instructors)
         self.bearer_token = bearer_token
+
+    def check_control(self, headers: dict[str, str]) -> None:
+        """Raise a 403 unless this (already authorized) request may use the control routes."""
+        if not self.instructors:
+            return
+        try:
+            key = parse_authorization(headers.get("authorization", "")).access_key
+        except SignatureProblem:
+            key = None
+        if key not in self.instructors:
+            raise BedrockError(403, "AccessDeniedException",
+                               "The local endpoint's control routes (/_local/calls, /_local/faults) are for the "
+                               "instructor: sign with the access key given to --instructor-key.")
 
     @property
     def locked(self) -> bool:

@@ -311,6 +311,11 @@ class BedrockApp:
             locked = raw_path.rstrip(b"/") != b"/_local/health"
             body, refusal = await self._authorized_body(scope, method, raw_path, headers, receive,
                                                         _CONTROL_BODY_KEEP, check=locked)
+            if refusal is None and locked:
+                try:
+                    self.auth.check_control(headers)  # learners' keys call models, not these (auth.py)
+                except BedrockError as error:
+                    refusal = error
             if refusal is not None:
                 await self._respond_error(send, refusal)
                 return
@@ -696,6 +701,7 @@ class LocalBedrock:
         latency: LatencyModel | dict | None = None,
         verify_sigv4: SigV4Keys | None = None,
         bearer_token: str | None = None,
+        instructor_keys: SigV4Keys | None = None,
         record: str | os.PathLike | None = None,
         replay: str | os.PathLike | None = None,
         upstream: str | None = None,
@@ -723,7 +729,7 @@ class LocalBedrock:
         # Request bodies all calls in flight may hold together; beyond it a call gets a 503 (bodies.py).
         self.body_budget = BodyBudget()
         # Open unless told otherwise; see auth.py for what locking means.
-        self.auth = Authorizer(verify_sigv4, bearer_token)
+        self.auth = Authorizer(verify_sigv4, bearer_token, instructor_keys)
         # By default models answer as on AWS today; as_of="2026-01-01" replays an earlier day's lifecycle
         # (retired models served again), inactive_account=True refuses Legacy models as AWS does then.
         self.switches = Switches.coerce(as_of=as_of, inactive_account=inactive_account)

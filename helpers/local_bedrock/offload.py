@@ -62,11 +62,13 @@ async def off_loop(size: int, work: Callable[..., T], *args: object, **kwargs: o
 
         def run() -> None:
             try:
-                result = work(*args, **kwargs)
-            except BaseException as error:  # handed to the awaiting task, which decides
-                loop.call_soon_threadsafe(settle, None, error)
-            else:
-                loop.call_soon_threadsafe(settle, result, None)
+                result, error = work(*args, **kwargs), None
+            except BaseException as raised:  # handed to the awaiting task, which decides
+                result, error = None, raised
+            try:
+                loop.call_soon_threadsafe(settle, result, error)
+            except RuntimeError:
+                pass  # the endpoint stopped while this ran: nobody waits for it
 
         threading.Thread(target=run, name="local-bedrock-plan", daemon=True).start()
         return await done

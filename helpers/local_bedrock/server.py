@@ -85,6 +85,8 @@ _PADDING = (string.ascii_letters + string.digits) * 4
 # larger or slower one gets its refusal with Connection: close, unread.
 _DRAIN_LIMIT = 32 * 1024 * 1024
 _CLOSE = "local_bedrock.close"
+# Frames encoded and written at once when many are due (each ~100 bytes; 512 encode in about a millisecond).
+_MAX_BATCH = 512
 
 
 _Disconnected = ClientGone  # the client went away mid-response (hangup.py)
@@ -575,9 +577,11 @@ class BedrockApp:
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
-            # Everything already due goes out in one write (at time_scale 0 that is the whole stream).
+            # Everything already due goes out in one write, up to _MAX_BATCH frames: at time_scale 0 a
+            # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
             j = i + 1
-            while j < stop and t0 + offsets[j] / 1000 <= now:
+            batch_end = min(stop, i + _MAX_BATCH)
+            while j < batch_end and t0 + offsets[j] / 1000 <= now:
                 j += 1
             sent_ms = (now - t0) * 1000
             # The last frame carries metrics measured at send time.
@@ -587,6 +591,8 @@ class BedrockApp:
             data = b"".join(parts)
             self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
             await send({"type": "http.response.body", "body": data, "more_body": True})
+            if j == batch_end and j < stop:
+                await asyncio.sleep(0)  # a full batch: let the rest of the room in before the next
             i = j
         return i
 

@@ -402,11 +402,13 @@ def test_per_region_end_of_life_follows_the_signed_region(monkeypatch) -> None:
     import dataclasses
     from datetime import date
 
-    from helpers.bedrock_rules import catalogue
+    from helpers.bedrock_rules import catalogue, model_ids
 
     haiku_3 = "anthropic.claude-3-haiku-20240307-v1:0"
     row = dataclasses.replace(catalogue.MODELS[haiku_3], eol_by_region={"ap-southeast-2": date(2099, 1, 1)})
-    monkeypatch.setattr(catalogue, "MODELS", {**catalogue.MODELS, haiku_3: row})
+    models = {**catalogue.MODELS, haiku_3: row}
+    monkeypatch.setattr(catalogue, "MODELS", models)
+    monkeypatch.setattr(model_ids, "MODELS", models)  # resolve_model's own name for the table
     with LocalBedrock(seed=0, time_scale=0) as server:
         sydney = server.client(region_name="ap-southeast-2")
         answer = json.loads(sydney.invoke_model(modelId=haiku_3, body=json.dumps(messages_body()))["body"].read())

@@ -23,6 +23,7 @@ def _check_tools(body: dict, out: list[Problem]) -> list[str]:
         out.append(Problem("tools", f"expected type: JSONArray, found: {json_kind(tools)}", fix))
         return []
     names: list[str] = []
+    seen: set[str] = set()  # a list's `in` made many tools cost their square (issue 23)
     for i, tool in enumerate(tools):
         path = f"tools[{i}]"
         if not isinstance(tool, dict):
@@ -37,10 +38,11 @@ def _check_tools(body: dict, out: list[Problem]) -> list[str]:
                     "name the tool with 1-64 letters, digits, _ or -",
                 )
             )
-        elif name in names:
+        elif name in seen:
             out.append(Problem(f"{path}.name", f"tool names must be unique; {name!r} is repeated", "rename one tool"))
         else:
             names.append(name)
+            seen.add(name)
         if "description" in tool and not isinstance(tool["description"], str):
             out.append(Problem(f"{path}.description", "description must be a string", "describe the tool in words"))
         schema = tool.get("input_schema")

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .door.fdlimit import raise_open_files_limit
 from .model.retention import DATA_RETENTION_MODES, DEFAULT_DATA_RETENTION
 from .room import serve_workers
 from .server import LocalBedrock, is_loopback
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
     auth.add_argument("--verify-sigv4", metavar="KEY:SECRET", action="append",
                       help="check SigV4 signatures against this access key and secret (repeatable)")
+    auth.add_argument("--instructor-key", metavar="KEY:SECRET", action="append",
+                      help="a SigV4 key that may also use /_local/calls and /_local/faults (repeatable); once one "
+                           "is given, the --verify-sigv4 keys and the Bearer token are learners' and get a 403 there")
     auth.add_argument("--bearer-token", metavar="TOKEN",
                       help="accept only this Bearer token (Authorization: Bearer TOKEN)")
     models = parser.add_argument_group("model lifecycle (default: as on AWS today)")
@@ -142,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
               "can reach it; see --help for locking a room endpoint.", file=sys.stderr, flush=True)
     if args.workers is not None and not 1 <= args.workers <= 64:
         _parser().error(f"--workers must be between 1 and 64 (one per core), not {args.workers}")
+    files_note = raise_open_files_limit()
+    if files_note:
+        print(files_note, file=sys.stderr, flush=True)
     settings = {"seed": args.seed, "time_scale": args.time_scale, "host": args.host, "port": args.port,
-                "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token, "as_of": args.as_of,
+                "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token,
+                "instructor_keys": args.instructor_key, "as_of": args.as_of,
                 "inactive_account": args.inactive_account, "read_timeout": args.read_timeout,
                 "data_retention": args.data_retention}
     if args.workers is not None:

@@ -19,10 +19,12 @@ from hypercorn.config import Config, Sockets
 from .controls.calls import CallLog, CallRecord
 from .controls.faults import FaultBook
 from .controls.upstream import make_passthrough
+from .door.answering import AnswerBudget
 from .door.auth import Authorizer, SigV4Keys
 from .door.bodies import BodyBudget
 from .door.connections import READ_TIMEOUT_SETTING
 from .door.connections import install as install_connection_limits
+from .door.logsafe import EscapeControls
 from .errors import BedrockError
 from .model.operations import Switches
 from .model.pacing import LatencyModel
@@ -30,11 +32,12 @@ from .model.prompt_cache import PromptCache
 from .model.retention import DEFAULT_DATA_RETENTION
 from .model.signatures import ThinkingSigner
 from .routes import messages_api
-from .routes.base import Disconnected
+from .routes.base import CLOSE, Disconnected
 from .routes.control import ControlRoute
 from .routes.invoke import MODEL_PATH, InvokeRoute
 
 log = logging.getLogger("helpers.local_bedrock")
+log.addFilter(EscapeControls())  # hypercorn logs through it too (config.errorlog below)
 
 
 class BedrockApp(InvokeRoute, ControlRoute):
@@ -74,6 +77,9 @@ class BedrockApp(InvokeRoute, ControlRoute):
         self.faults = faults
         self.tasks: set[asyncio.Task] = set()
         self.messages_route = messages_api.MessagesRoute(self)
+        # Answers in flight, and how long a client may stop reading before it is cut (door/answering.py).
+        self.answer_budget = AnswerBudget()
+        self.read_timeout: float | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -86,10 +92,14 @@ class BedrockApp(InvokeRoute, ControlRoute):
 
             async def tracked_send(message: dict) -> None:
                 nonlocal started
-                started = started or message["type"] == "http.response.start"
+                if not started:  # one check per frame once started, as before
+                    started = message["type"] == "http.response.start"
+                    if started and scope.get(CLOSE):  # HTTP/1.1 only: the body is left unread, so close
+                        message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
                 await send(message)
 
             scope["local_bedrock.body_held"] = 0
+            scope["local_bedrock.answer_held"] = 0
             try:
                 await self._http(scope, receive, tracked_send)
             except (Disconnected, asyncio.CancelledError):
@@ -103,6 +113,7 @@ class BedrockApp(InvokeRoute, ControlRoute):
             finally:
                 self.tasks.discard(task)
                 self.body_budget.give(scope["local_bedrock.body_held"])
+                self.answer_budget.give(scope["local_bedrock.answer_held"])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -122,6 +133,14 @@ class BedrockApp(InvokeRoute, ControlRoute):
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         method: str = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if "transfer-encoding" in headers and "content-length" in headers:
+            # Request smuggling's shape (RFC 9112 section 6.3): where the body ends is ambiguous, so nothing
+            # after these headers can be trusted. Refuse, and close the connection.
+            scope[CLOSE] = scope.get("http_version") != "2"
+            await self._respond_error(send, BedrockError(
+                400, "ValidationException", "The request has both Content-Length and Transfer-Encoding; send "
+                "one of them (RFC 9112 section 6.3)."))
+            return
 
         if raw_path.startswith(b"/_local/"):
             await self._local(scope, method, raw_path, headers, receive, send)
@@ -131,7 +150,7 @@ class BedrockApp(InvokeRoute, ControlRoute):
             return
         match = MODEL_PATH.match(raw_path)
         if match is None:
-            await self._read_body(scope, receive, 0)  # drained, not kept: the connection stays usable
+            await self._drain(scope, headers, receive)  # drained, not kept: the connection stays usable
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException",
                 f"No Bedrock Runtime operation at {method} {raw_path.decode('latin-1')}. This endpoint serves "
@@ -167,6 +186,7 @@ class LocalBedrock:
         latency: LatencyModel | dict | None = None,
         verify_sigv4: SigV4Keys | None = None,
         bearer_token: str | None = None,
+        instructor_keys: SigV4Keys | None = None,
         record: str | os.PathLike | None = None,
         replay: str | os.PathLike | None = None,
         upstream: str | None = None,
@@ -195,7 +215,7 @@ class LocalBedrock:
         # Request bodies all calls in flight may hold together; beyond it a call gets a 503 (bodies.py).
         self.body_budget = BodyBudget()
         # Open unless told otherwise; see auth.py for what locking means.
-        self.auth = Authorizer(verify_sigv4, bearer_token)
+        self.auth = Authorizer(verify_sigv4, bearer_token, instructor_keys)
         # By default models answer as on AWS today; as_of="2026-01-01" replays an earlier day's lifecycle
         # (retired models served again), inactive_account=True refuses Legacy models as AWS does then.
         # data_retention="none" plays an account whose mode blocks the models from Fable 5 on (retention.py).
@@ -248,9 +268,11 @@ class LocalBedrock:
 
     def build_app(self, workers: int = 1) -> BedrockApp:
         """The ASGI application with this endpoint's settings (``start()`` serves it; room.py's workers too)."""
-        return BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
-                          faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
-                          body_budget=self.body_budget, workers=workers)
+        app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
+                         faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
+                         body_budget=self.body_budget, workers=workers)
+        app.read_timeout = self.read_timeout
+        return app
 
     def _run(self, config: _RoomConfig, ready: threading.Event) -> None:
         try:

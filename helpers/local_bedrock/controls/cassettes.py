@@ -48,6 +48,12 @@ _ACCOUNT_IN_ARN = re.compile(r"(arn:aws[\w-]*:[\w-]+:[\w-]*:)\d{12}(?=:)")
 _BARE_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# Identities an upstream error may name: e-mail addresses (an SSO user's), and the user or role part of an
+# IAM or STS ARN (arn:aws:iam::...:user/NAME, arn:aws:sts::...:assumed-role/ROLE/SESSION). Bounded repeats
+# and possessive runs keep both linear on any text (issue 23).
+_EMAIL = re.compile(r"[\w.+-]{1,64}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+){1,8}+")
+_PRINCIPAL_IN_ARN = re.compile(r"(arn:aws[\w-]*:(?:iam|sts)::\d{12}:(?:user|role|assumed-role|federated-user)/)"
+                               r"[^\s\"',;]++")
 
 
 def scrub_arn(text: str) -> str:
@@ -56,7 +62,10 @@ def scrub_arn(text: str) -> str:
 
 
 def scrub_message(text: str) -> str:
-    """Error messages may name the account or the request: hide both."""
+    """Error messages may name the account, the person or role calling, or the request: hide them all."""
+    text = _PRINCIPAL_IN_ARN.sub(r"\g<1><principal>", text)
+    if "@" in text:
+        text = _EMAIL.sub("<email>", text)
     return _UUID.sub("<request-id>", _BARE_ACCOUNT.sub("000000000000", scrub_arn(text)))
 
 

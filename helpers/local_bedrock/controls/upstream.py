@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -45,6 +46,21 @@ _SUFFIX = {
     "ConverseStream": "converse-stream",
 }
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The regions whose Bedrock Runtime host is bedrock-runtime.<region>.amazonaws.com: the "aws" and
+# "aws-us-gov" partitions' regionRegex in botocore/data/endpoints.json, with \w+ narrowed to letters. The
+# region comes from a learner's signature: anything else built into a host name could point the
+# instructor's credentials at any server (issue 23, bug 4).
+_AWS_REGION = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d{1,2}|us-gov-[a-z]+-\d{1,2}", re.ASCII)
+
+
+def check_region(region: str) -> str:
+    """``region`` when it is an AWS region's name; else a 400 ``ValidationException`` (nothing is sent)."""
+    if not _AWS_REGION.fullmatch(region):
+        shown = region if len(region) <= 40 else region[:37] + "..."
+        raise BedrockError(400, "ValidationException",
+                           f"{shown!r} is not an AWS region: record mode forwards only to "
+                           "bedrock-runtime.<region>.amazonaws.com. Sign for a region such as us-east-1.")
+    return region
 
 
 def _default_region() -> str | None:
@@ -61,6 +77,11 @@ class Upstream:
                 raise ValueError(f"upstream: expected 'aws' or an endpoint URL such as http://127.0.0.1:8001, "
                                  f"got {target!r}")
         self.target = target.rstrip("/")
+        if region is not None and target == "aws":
+            try:
+                check_region(region)
+            except BedrockError as error:
+                raise ValueError(f"upstream region: {error.message}") from None
         self.region = region
         self._credentials: Any = None
         self._looked_up = False
@@ -71,7 +92,7 @@ class Upstream:
 
     def base_url(self, region: str) -> str:
         if self.target == "aws":
-            return f"https://bedrock-runtime.{region}.amazonaws.com"
+            return f"https://bedrock-runtime.{check_region(region)}.amazonaws.com"
         return self.target
 
     def region_for(self, headers: dict[str, str]) -> str:

@@ -69,11 +69,30 @@ def _coerce_keys(value: SigV4Keys | None) -> dict[str, str]:
 class Authorizer:
     """Decides whether a request's credentials are good enough; raises ``BedrockError`` (403) if not."""
 
-    def __init__(self, verify_sigv4: SigV4Keys | None = None, bearer_token: str | None = None) -> None:
+    def __init__(self, verify_sigv4: SigV4Keys | None = None, bearer_token: str | None = None,
+                 instructor_keys: SigV4Keys | None = None) -> None:
         if bearer_token is not None and (not isinstance(bearer_token, str) or not bearer_token.strip()):
             raise ValueError("bearer_token must be a non-empty string (or None to accept any token)")
         self.keys = _coerce_keys(verify_sigv4)
+        # Keys that may reach the control routes (/_local/calls, /_local/faults). When there are any, every
+        # other credential is a learner's: it calls models, and gets a 403 on those routes, which hold every
+        # learner's prompts and change everyone's calls (issue 23). With none, any good credential may.
+        self.instructors = _coerce_keys(instructor_keys)
+        self.keys.update(self.instructors)
         self.bearer_token = bearer_token
+
+    def check_control(self, headers: dict[str, str]) -> None:
+        """Raise a 403 unless this (already authorized) request may use the control routes."""
+        if not self.instructors:
+            return
+        try:
+            key = parse_authorization(headers.get("authorization", "")).access_key
+        except SignatureProblem:
+            key = None
+        if key not in self.instructors:
+            raise BedrockError(403, "AccessDeniedException",
+                               "The local endpoint's control routes (/_local/calls, /_local/faults) are for the "
+                               "instructor: sign with the access key given to --instructor-key.")
 
     @property
     def locked(self) -> bool:
@@ -134,7 +153,7 @@ class Authorizer:
 
     def _check_bearer(self, token: str) -> None:
         if self.keys and is_short_term_key(token) and (
-                self.bearer_token is None or not hmac.compare_digest(token.encode(), self.bearer_token.encode())):
+                self.bearer_token is None or not hmac.compare_digest(header_bytes(token), self.bearer_token.encode())):
             try:
                 verify_token(token, self.keys)
             except TokenProblem as problem:
@@ -148,7 +167,7 @@ class Authorizer:
                                "(started with --verify-sigv4) and short-term keys made from them with "
                                "provide_token(). Unset AWS_BEARER_TOKEN_BEDROCK and use access keys, or "
                                "restart it with --bearer-token.")
-        if not hmac.compare_digest(token.encode(), self.bearer_token.encode()):
+        if not hmac.compare_digest(header_bytes(token), self.bearer_token.encode()):
             raise BedrockError(403, API_KEY_ERROR_TYPE,
                                f"{API_KEY_INVALID} (This "
                                "local endpoint compares it with its --bearer-token; ask whoever runs it.)")
@@ -174,6 +193,19 @@ class Authorizer:
                    body_sha256=body_sha256, services=services, http2=http2)
         except SignatureProblem as problem:
             raise BedrockError(403, problem.error_type, problem.message) from None
+        except (UnicodeError, ValueError):
+            # A header botocore cannot put in a canonical request (bytes outside ASCII, say) signs nothing.
+            raise BedrockError(403, "InvalidSignatureException",
+                               "The request signature we calculated does not match the signature you "
+                               "provided. Check your AWS Secret Access Key and signing method.") from None
+
+
+def header_bytes(value: str) -> bytes:
+    """A header value's bytes as they crossed the wire: servers hand them over decoded as latin-1."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def authorize(method: str, raw_path: bytes, headers: dict[str, str], body: bytes) -> None:

@@ -37,6 +37,7 @@ import h2.stream
 import h11
 import hypercorn.asyncio.run as hypercorn_run
 import hypercorn.protocol as hypercorn_protocol
+import priority
 from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.events import Closed, RawData
 from hypercorn.protocol.events import Event as StreamEvent
@@ -48,6 +49,11 @@ from hyperframe.frame import Frame, GoAwayFrame
 READ_TIMEOUT_SETTING = "local_read_timeout"
 
 _CLIENT_SENDING = (h2.stream.StreamState.OPEN, h2.stream.StreamState.HALF_CLOSED_LOCAL)
+# HTTP/2 rapid reset (CVE-2023-44487): a client may reset this many streams per connection in any
+# RESET_WINDOW_S seconds; past that the connection gets GOAWAY ENHANCE_YOUR_CALM and is closed. A learner
+# pressing Stop resets one stream per answer, far below this.
+MAX_RESETS = 200
+RESET_WINDOW_S = 10.0
 
 
 def client_owes_bytes(protocol: Any) -> bool:
@@ -113,6 +119,37 @@ class BoundedH2Protocol(H2Protocol):
             self.client_went_away = True
             return [], []  # h2 stays open (so DATA can still be sent) and hypercorn hears no ConnectionTerminated
         return self._h2_receive_goaway(frame)
+
+    async def _handle_events(self, events: list[h2.events.Event]) -> None:
+        resets = sum(isinstance(event, h2.events.StreamReset) and event.remote_reset for event in events)
+        if resets:
+            now = asyncio.get_running_loop().time()
+            if now - getattr(self, "_reset_window", -RESET_WINDOW_S) > RESET_WINDOW_S:
+                self._reset_window, self._resets = now, 0
+            self._resets = getattr(self, "_resets", 0) + resets
+            if self._resets > MAX_RESETS:
+                await self._enhance_your_calm()
+                return
+        await super()._handle_events(events)
+
+    async def _enhance_your_calm(self) -> None:
+        """GOAWAY ENHANCE_YOUR_CALM, then close: the calls the connection had are ended with it."""
+        if self.closed:
+            return
+        self.connection.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+        await self._flush()
+        await self.send(Closed())
+
+    async def _priority_updated(self, event: h2.events.PriorityUpdated) -> None:
+        # RFC 9113 section 5.3.2 deprecates priority signalling. A PRIORITY frame for a stream that does not
+        # exist made hypercorn insert it in its priority tree, whose 1,000-stream limit then raised
+        # TooManyStreamsError (a traceback per frame) before any credential was judged: ignore those.
+        if event.stream_id not in self.stream_buffers:
+            return
+        try:
+            await super()._priority_updated(event)
+        except priority.PriorityError:
+            await self._enhance_your_calm()
 
     async def stream_send(self, event: StreamEvent) -> None:
         await super().stream_send(event)

@@ -9,7 +9,14 @@ comes after the answer was finished is no hang-up and cancels nothing.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client went away (hung up, or reset its HTTP/2 stream) before its answer was complete."""
 
 
 class HangUpWatch:
@@ -64,3 +71,23 @@ class HangUpWatch:
         self.finished = True
         if self._task is not None:
             self._task.cancel()
+
+
+async def or_hang_up(receive: Any, work: Awaitable[T]) -> T:
+    """``work``'s result, or ``ClientGone`` the moment the client hangs up or resets its stream.
+
+    For the parts of a call that send nothing (planning, an InvokeModel answer waiting for its time): a reset
+    HTTP/2 stream or a closed socket then ends the call's work at once, instead of letting it run to its end
+    with the socket in CLOSE-WAIT (issue 23, bug 3).
+    """
+    watch = HangUpWatch(receive).start()
+    try:
+        result = await work
+        watch.finish()
+        return result
+    except asyncio.CancelledError:
+        if watch.absorb_cancel():
+            raise ClientGone from None
+        raise
+    finally:
+        watch.stop()

@@ -172,7 +172,8 @@ def verify(
                                  body_sha256)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
-    if not hmac.compare_digest(expected, parsed.signature):
+    # Compared as bytes: hmac refuses str holding anything but ASCII, and a header may hold any byte.
+    if not hmac.compare_digest(expected.encode(), parsed.signature.encode("utf-8", "surrogatepass")):
         raise SignatureProblem("InvalidSignatureException",
                                "The request signature we calculated does not match the signature you "
                                "provided. Check your AWS Secret Access Key and signing method. Consult "

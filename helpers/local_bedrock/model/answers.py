@@ -56,7 +56,9 @@ DIRECTIVE_FLAGS = ("refusal", "pause_turn", "context_window_exceeded", "redacted
 def directive_flags(prompt: str) -> set[str]:
     """The value-less directives in a prompt (see helpers/local_bedrock/README.md), lower-cased."""
     return {flag.lower() for flag in _FLAG.findall(prompt) if flag.lower() in DIRECTIVE_FLAGS}
-_TOKENS_ASKED = re.compile(r"\b(\d[\d,_]*)\s+tokens\b", re.IGNORECASE)
+# Starts only where a run of digits, commas and underscores starts, and never gives a run back: tried at
+# every digit of "1,1,1,..." it was quadratic in the prompt's length (issue 23).
+_TOKENS_ASKED = re.compile(r"(?<![\w,])(\d[\d,_]*+)\s++tokens\b", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:

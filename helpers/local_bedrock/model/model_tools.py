@@ -33,30 +33,46 @@ _ARITHMETIC = re.compile(r"\d ?[-+*/×^%] ?\d")
 # Request words before a search query's subject.
 _QUERY_LEAD = frozenset(("look", "up", "search", "for", "find", "please", "can", "you", "could"))
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_EXPRESSION = re.compile(r"-?\d+(?:\.\d+)?(?:\s*[-+*/x×^%]\s*-?\d+(?:\.\d+)?)+")
+# Starts only where a number starts and never gives digits back (possessive): tried at every digit of an
+# 8,000-digit number it was quadratic in the prompt's length (issue 23).
+_EXPRESSION = re.compile(r"(?<![\d.])-?\d++(?:\.\d++)?(?:\s*+[-+*/x×^%]\s*+-?\d++(?:\.\d++)?)++")
 
 
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS and len(w) > 2}
 
 
-def _tool_matches(tool: dict, prompt: str) -> int:
-    """A score for how clearly ``prompt`` calls for ``tool`` (0 = not at all)."""
+# Choosing a tool reads only this much of the prompt: every tool is matched against it, so a long prompt
+# beside many tools would otherwise cost their product (issue 23). A prompt that asks for a tool says so early.
+TOOL_MATCH_CHARS = 10_000
+
+
+_Cues = tuple[str, set[str], list[tuple[str, ...]], bool]
+
+
+def _prompt_cues(prompt: str) -> _Cues:
+    """What tool matching needs from the prompt, worked out once for every tool."""
+    lowered = prompt[:TOOL_MATCH_CHARS].lower()
+    cued = [tool_cues for prompt_cues, tool_cues in _CUES
+            if any(re.search(rf"\b{re.escape(c)}\b", lowered) for c in prompt_cues)]
+    return lowered, _words(lowered), cued, _ARITHMETIC.search(prompt) is not None
+
+
+def _tool_matches(tool: dict, cues: _Cues) -> int:
+    """A score for how clearly the prompt (its ``_prompt_cues``) calls for ``tool`` (0 = not at all)."""
+    lowered, prompt_words, cued, arithmetic = cues
     name = str(tool.get("name", ""))
-    lowered = prompt.lower()
     score = 0
     if name.lower() in lowered or name.lower().replace("_", " ").replace("-", " ") in lowered:
         score += 10
     identity = f"{name} {tool.get('description', '')}".lower()
-    for prompt_cues, tool_cues in _CUES:
-        if any(re.search(rf"\b{re.escape(c)}\b", lowered) for c in prompt_cues) and any(
-            c in identity for c in tool_cues
-        ):
+    for tool_cues in cued:
+        if any(c in identity for c in tool_cues):
             score += 5
-    if _ARITHMETIC.search(prompt) and any(c in identity for c in ("calc", "math", "arith")):
+    if arithmetic and any(c in identity for c in ("calc", "math", "arith")):
         score += 5  # "what is 2+2?" asks for arithmetic without naming it
     description_words = _words(str(tool.get("description", ""))) | _words(name.replace("_", " "))
-    score += len(description_words & _words(prompt))
+    score += len(description_words & prompt_words)
     return score
 
 
@@ -73,7 +89,8 @@ def choose_tool(tools: list[dict], tool_choice: dict | None, prompt: str) -> dic
         return None
     if kind == "tool":
         return next((t for t in tools if t.get("name") == tool_choice.get("name")), None)
-    scored = [(_tool_matches(tool, prompt), -i, tool) for i, tool in enumerate(tools)]
+    cues = _prompt_cues(prompt)
+    scored = [(_tool_matches(tool, cues), -i, tool) for i, tool in enumerate(tools)]
     best_score, _, best = max(scored, key=lambda item: (item[0], item[1]))
     if kind == "any":
         return best

@@ -76,9 +76,16 @@ class ResponsePlan:
 # --------------------------------------------------------------------------- helpers
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def _digest(body: dict, seed: int, purpose: str) -> bytes:
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{purpose}\x00{seed}\x00{canonical}".encode()).digest()
+    # The canonical JSON is hashed piece by piece (the same text json.dumps writes): written whole, a 25 MB
+    # body held the GIL, and so the event loop, for a third of a second (issue 23).
+    digest = hashlib.sha256(f"{purpose}\x00{seed}\x00".encode())
+    for piece in _CANONICAL.iterencode(body):
+        digest.update(piece.encode())
+    return digest.digest()
 
 
 def _call_digest(body: dict, seed: int, call: int, purpose: str) -> bytes:
@@ -114,8 +121,23 @@ def _text_of(content: object) -> str:
     return ""
 
 
+# The answer is composed from at most this many characters at each end of the last user turn (its
+# directives, topic, tool cues): every step that reads the prompt then costs the same for a 25 MB prompt as
+# for a short one, and a whole room is not frozen while one prompt is read (issue 23). Token counts still
+# cover the whole text.
+PROMPT_END_CHARS = 16_000
+
+
 def last_user_text(body: dict) -> str:
-    """The text the answer responds to: the last user turn of a Messages body or a legacy prompt."""
+    """The text the answer responds to (its two ends when it is long, see PROMPT_END_CHARS): the last user
+    turn of a Messages body or a legacy prompt."""
+    text = _last_user_text(body)
+    if len(text) <= 2 * PROMPT_END_CHARS:
+        return text
+    return text[:PROMPT_END_CHARS] + "\n" + text[-PROMPT_END_CHARS:]
+
+
+def _last_user_text(body: dict) -> str:
     if "messages" not in body and isinstance(body.get("prompt"), str):
         prompt = body["prompt"]
         start = prompt.rfind("Human:")

@@ -20,6 +20,7 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
@@ -84,16 +85,44 @@ def split_tokens(text: str) -> list[str]:
     return pieces
 
 
+# count_tokens reads a long text this many characters at a time: one findall holds the GIL throughout, and
+# a 25 MB prompt read in one call froze every other client for seconds (issue 23).
+_COUNT_WINDOW = 1 << 16
+
+
+def _windows(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """``(start, end, pieces)``: the pieces of ``text[start:end]`` (as ``_PIECE.findall``), a window at a time.
+
+    The pieces join back to the text, so the last piece of a window starts at ``end - len(last)``; it may have
+    been cut short by the window's end, so the next window starts again there. Every earlier piece ended
+    before the window's end and is exactly the piece the whole text has there.
+    """
+    start, size = 0, _COUNT_WINDOW
+    while len(text) - start > size:
+        found = _PIECE.findall(text, start, start + size)
+        last = found.pop()
+        if not found:  # one piece (a very long word) fills the window: look further
+            size *= 2
+            continue
+        end = start + size - len(last)
+        yield start, end, found
+        start, size = end, _COUNT_WINDOW
+    yield start, len(text), _PIECE.findall(text, start)
+
+
+# A piece is cut into sub-words when its letters run longer than _MAX_LETTERS: each such run is one piece's
+# word (the piece pattern takes letters greedily), so the runs are found without looking at every piece.
+_LONG_LETTERS = re.compile(rf"[^\W\d_]{{{_MAX_LETTERS + 1},}}")
+
+
 def count_tokens(text: str) -> int:
     """How many tokens ``text`` is, by the same rule as :func:`split_tokens`."""
     count = 0
-    for piece in _PIECE.findall(text):
-        if len(piece) > _MAX_LETTERS:
-            stripped = piece.lstrip(" \t")
-            if len(stripped) > _MAX_LETTERS and stripped.isalpha():
-                count += -(-len(stripped) // _SUBWORD)
-                continue
-        count += 1
+    for start, end, found in _windows(text):
+        count += len(found)
+        for run in _LONG_LETTERS.findall(text, start, end):
+            if run.isalpha():
+                count += -(-len(run) // _SUBWORD) - 1
     return count
 
 

@@ -25,6 +25,11 @@ class ControlRoute(AppBase):
         locked = raw_path.rstrip(b"/") != b"/_local/health"
         body, refusal = await self._authorized_body(scope, method, raw_path, headers, receive,
                                                     _CONTROL_BODY_KEEP, check=locked)
+        if refusal is None and locked:
+            try:
+                self.auth.check_control(headers)  # learners' keys call models, not these (door/auth.py)
+            except BedrockError as error:
+                refusal = error
         if refusal is not None:
             await self._respond_error(send, refusal)
             return

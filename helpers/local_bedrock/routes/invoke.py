@@ -18,7 +18,8 @@ from urllib.parse import unquote
 from ..controls.calls import CallRecord, recorded_body
 from ..controls.faults import SSE_ERRORS, Fault, message_for
 from ..door.bodies import json_text_problem
-from ..door.hangup import HangUpWatch
+from ..door.hangup import HangUpWatch, or_hang_up
+from ..door.offload import off_loop, plan_cost
 from ..errors import BedrockError
 from ..model import (
     MAX_BODY_BYTES,
@@ -34,6 +35,7 @@ from ..model.operations import echo_headers, request_region, stream_metrics_coun
 from ..model.pacing import rng_for, schedule, sleep_until
 from ..model.prompt_cache import CacheUsage, apply_cache
 from ..model.retention import retention_refusal
+from ..model.signatures import ThinkingSigner
 from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
 from ..wire import frames
 from . import converse, converse_answer, messages_api
@@ -55,10 +57,27 @@ _JSON_TYPES = ("application/json", "*/*", "application/*")
 # end but not kept, and answered with its real size.
 _BODY_KEEP = MAX_BODY_BYTES
 _PADDING = (string.ascii_letters + string.digits) * 4
+# Frames encoded and written at once when many are due (each ~100 bytes; 512 encode in about a millisecond).
+_MAX_BATCH = 512
 
 
 def _media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
+
+
+def _judged(body: bytes, info: Any, signer: ThinkingSigner) -> tuple[Any, list[Problem]]:
+    """The parsed body and its problems (pure: run beside the loop for a large body, door/offload.py)."""
+    parsed, problems = parse_body(body)
+    if not problems:
+        problems = check_body(parsed, info)
+    if not problems:
+        problems = signer.problems(parsed, info)
+    return parsed, problems
+
+
+def _signed_plan(parsed: dict, info: Any, signer: ThinkingSigner, seed: int, call: int) -> Any:
+    """The planned answer with its thinking signed (pure: run beside the loop for a long one)."""
+    return signer.sign(plan_response(parsed, info, seed=seed, call=call), parsed, info)
 
 
 def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
@@ -75,7 +94,7 @@ class InvokeRoute(AppBase):
         # as %2F in ARNs. Decode exactly once.
         model_id = unquote(match.group(1).decode("latin-1"))
         if method != "POST":
-            await self._read_body(scope, receive, 0)
+            await self._drain(scope, headers, receive)
             await self._respond_error(send, BedrockError(
                 404, "UnknownOperationException", f"{operation} is called with POST, not {method}."
             ))
@@ -108,9 +127,10 @@ class InvokeRoute(AppBase):
                 # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
                 raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
             if operation == "CountTokens":
-                await self._count_tokens(send, record, model_id, method, raw_path, headers, body)
+                await or_hang_up(receive, self._count_tokens(send, record, model_id, method, raw_path, headers, body))
                 return
-            plan, fault, info_id = self._prepare(operation, model_id, method, raw_path, headers, body, record)
+            plan, fault, info_id = await or_hang_up(
+                receive, self._prepare(operation, model_id, method, raw_path, headers, body, record, scope))
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
                     # ASGI cannot close a socket outright; a started response that never ends makes
@@ -126,7 +146,7 @@ class InvokeRoute(AppBase):
                 if fault.error == "stall":
                     await self._stall(receive, fault.seconds)
             if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, model_id, body, t0, headers)
+                await self._invoke(send, record, plan, model_id, body, t0, headers, receive)
             else:
                 event_fault = self.faults.take(operation, (model_id, info_id), at="event")
                 if event_fault is not None:
@@ -153,9 +173,9 @@ class InvokeRoute(AppBase):
             return
         raise Disconnected
 
-    def _prepare(
+    async def _prepare(
         self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
-        body: bytes, record: CallRecord,
+        body: bytes, record: CallRecord, scope: dict | None = None,
     ) -> tuple[Any, Fault | None, str]:
         """Everything that can fail before a response starts, in Bedrock's order (credentials were
         checked already, before the body was read). Raises BedrockError."""
@@ -191,27 +211,33 @@ class InvokeRoute(AppBase):
                 error = BedrockError.named(fault.error, message_for(fault))
                 raise error
         if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
-            request = converse.prepare(operation, body, info)
+            request = await off_loop(len(body), converse.prepare, operation, body, info)
             self.calls.update(record, service_tier=request.echo.get("serviceTier", {}).get("type"))
-            problems = self.signer.problems(request.body, info)
+            problems = await off_loop(len(body), self.signer.problems, request.body, info)
             if problems:
                 raise BedrockError(400, "ValidationException", validation_message(problems))
+            if scope is not None:
+                self.hold_answer(scope, request.body)
             cache = self.prompt_cache.use(info, request.body)
-            plan = converse_answer.plan_converse(request, info, seed=self.seed, call=record.id, cache=cache,
-                                                 sign=lambda p: self.signer.sign(p, request.body, info))
+            plan = await off_loop(plan_cost(len(body), request.body), converse_answer.plan_converse, request, info,
+                                  seed=self.seed, call=record.id, cache=cache,
+                                  sign=lambda p: self.signer.sign(p, request.body, info))
+            if scope is not None:
+                self.keep_answer(scope, plan)
             self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                               output_tokens=plan.output_tokens)
             return plan, fault, info.base_id
-        parsed, problems = parse_body(body)
-        if not problems:
-            problems = check_body(parsed, info)
-        if not problems:
-            problems = self.signer.problems(parsed, info)
+        parsed, problems = await off_loop(len(body), _judged, body, info, self.signer)
         if problems:
             raise BedrockError(400, "ValidationException", validation_message(problems))
         assert isinstance(parsed, dict)
-        plan = apply_cache(self.signer.sign(plan_response(parsed, info, seed=self.seed, call=record.id), parsed, info),
-                           self.prompt_cache.use(info, parsed))
+        if scope is not None:
+            self.hold_answer(scope, parsed)
+        planned = await off_loop(plan_cost(len(body), parsed), _signed_plan, parsed, info, self.signer, self.seed,
+                                 record.id)
+        if scope is not None:
+            self.keep_answer(scope, planned)
+        plan = apply_cache(planned, self.prompt_cache.use(info, parsed))
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
         return plan, fault, info.base_id
@@ -219,21 +245,23 @@ class InvokeRoute(AppBase):
     # ---- InvokeModel ----------------------------------------------------------------------------
 
     async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
-                      t0: float, request_headers: dict[str, str] | None = None) -> None:
+                      t0: float, request_headers: dict[str, str] | None = None, receive: Any = None) -> None:
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], paced_for(self.latency, record.service_tier),
                            self.time_scale, rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
-        await sleep_until(loop, t0 + done_ms / 1000)
+        due = sleep_until(loop, t0 + done_ms / 1000)
+        await (due if receive is None else or_hang_up(receive, due))  # a hang-up ends the wait at once
         sent = (loop.time() - t0) * 1000
         self.calls.sent(record, [round(sent, 3)])
         self.calls.update(record, done=True)
         if isinstance(plan, converse_answer.ConversePlan):  # Converse answers carry usage in the body only
-            await self._respond(send, 200, json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode())
+            payload = json.dumps(plan.response_json(round(sent)), ensure_ascii=False).encode()
+            await self._respond_read(send, record, payload)
             return
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode("utf-8")
-        await self._respond(send, 200, payload, [
+        await self._respond_read(send, record, payload, [
             (b"x-amzn-bedrock-input-token-count", str(plan.input_tokens).encode()),
             (b"x-amzn-bedrock-output-token-count", str(plan.output_tokens).encode()),
             (b"x-amzn-bedrock-invocation-latency", str(round(sent)).encode()),
@@ -251,7 +279,7 @@ class InvokeRoute(AppBase):
                                  inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
-        tokens = count_tokens(body, info)
+        tokens = await off_loop(len(body), count_tokens, body, info)
         self.calls.update(record, input_tokens=tokens, done=True)
         await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
 
@@ -274,6 +302,8 @@ class InvokeRoute(AppBase):
             cut = min(fault.after, len(chunks))
 
         watch = HangUpWatch(receive).start()
+        due = [offsets]  # the schedule in force (a stall shifts it)
+        reading = self.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
         try:
             head = [(b"content-type", b"application/vnd.amazon.eventstream")]
             if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
@@ -286,8 +316,9 @@ class InvokeRoute(AppBase):
                 if fault.error != "stall":
                     await self._apply_event_fault(send, record, fault, watch)
                     return
-                await asyncio.sleep(fault.seconds)
                 shifted = [o + fault.seconds * 1000 for o in offsets]  # the rest keeps its rhythm
+                due[0] = shifted
+                await asyncio.sleep(fault.seconds)
                 await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
             watch.finish()
             self.calls.update(record, done=True)
@@ -299,6 +330,8 @@ class InvokeRoute(AppBase):
             raise
         finally:
             watch.stop()
+            if reading is not None:
+                reading.cancel()
 
     async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
                            pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
@@ -311,9 +344,11 @@ class InvokeRoute(AppBase):
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
-            # Everything already due goes out in one write (at time_scale 0 that is the whole stream).
+            # Everything already due goes out in one write, up to _MAX_BATCH frames: at time_scale 0 a
+            # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
             j = i + 1
-            while j < stop and t0 + offsets[j] / 1000 <= now:
+            batch_end = min(stop, i + _MAX_BATCH)
+            while j < batch_end and t0 + offsets[j] / 1000 <= now:
                 j += 1
             sent_ms = (now - t0) * 1000
             # The last frame carries metrics measured at send time.
@@ -323,6 +358,8 @@ class InvokeRoute(AppBase):
             data = b"".join(parts)
             self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
             await send({"type": "http.response.body", "body": data, "more_body": True})
+            if j == batch_end and j < stop:
+                await asyncio.sleep(0)  # a full batch: let the rest of the room in before the next
             i = j
         return i
 

@@ -26,7 +26,8 @@ from ..controls.calls import recorded_body
 from ..controls.faults import Fault, message_for
 from ..door.auth import ShortTermKeyRefused
 from ..door.bodies import json_text_problem
-from ..door.hangup import HangUpWatch
+from ..door.hangup import ClientGone, HangUpWatch, or_hang_up
+from ..door.offload import off_loop, plan_cost
 from ..door.sigv4 import SignatureProblem, parse_authorization
 from ..errors import BedrockError, ContextWindowExceeded
 from ..model import (
@@ -213,6 +214,10 @@ def _peek(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _rng_key(parsed: dict[str, Any]) -> bytes:
+    return json.dumps(parsed, sort_keys=True).encode()
+
+
 def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
     parsed, problems = parse_body(body)
     if problems:
@@ -252,7 +257,7 @@ class MessagesRoute:
             try:
                 judged = credential_headers(headers)
             except MessagesError:
-                await app._read_body(scope, receive, 0)  # drained unkept: the connection lives on
+                await app._drain(scope, headers, receive)  # drained unkept: the connection lives on
                 raise
             read, refusal = await app._authorized_body(scope, method, raw_path, judged, receive, MAX_BODY_BYTES,
                                                        services=SIGNING_NAMES)
@@ -293,9 +298,18 @@ class MessagesRoute:
                 raise MessagesError(400, f"Content-Type {content_type!r} is not supported: send the body as "
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
-            parsed, model_id, stream = _read_request(body)
-            plan, info_id, fault = self._plan(operation, model_id, version, _betas(headers), parsed, record,
-                                              host_of(headers))
+            parsed, model_id, stream = await off_loop(len(body), _read_request, body)
+            try:
+                app.hold_answer(scope, parsed)
+            except BedrockError as error:
+                raise MessagesError.from_bedrock(error) from None
+            try:  # a hang-up or a reset stream ends the planning at once
+                plan, info_id, fault = await or_hang_up(receive, self._plan(
+                    operation, model_id, version, _betas(headers), parsed, record, len(body), host_of(headers)))
+            except ClientGone:
+                app.calls.update(record, error="client disconnected", done=True)
+                raise
+            app.keep_answer(scope, plan)
             if fault is not None and fault.error == "drop":
                 # A response started and never finished: hypercorn closes the connection mid-answer.
                 app.calls.update(record, status=0, error="drop", done=True)
@@ -305,10 +319,14 @@ class MessagesRoute:
                 await send({"type": "http.response.body", "body": b"", "more_body": True})
                 return
             if fault is not None and fault.error == "stall":
-                await asyncio.sleep(fault.seconds)
-            rng_key = json.dumps(parsed, sort_keys=True).encode()
+                try:  # the stall that ends when the client hangs up (routes/invoke.py), not a blind sleep
+                    await app._stall(receive, fault.seconds)
+                except ClientGone:
+                    app.calls.update(record, error="client disconnected", done=True)
+                    raise
+            rng_key = await off_loop(len(body), _rng_key, parsed)
             if not stream:
-                await self._answer(send, record, plan, model_id, rng_key, t0, request_id)
+                await self._answer(send, record, plan, model_id, rng_key, t0, request_id, receive)
                 return
             fault = app.faults.take(operation, (model_id, info_id), at="event")
             if fault is not None:
@@ -319,8 +337,8 @@ class MessagesRoute:
                              done=True)
             await respond_error(send, error, request_id)
 
-    def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
-              record: CallRecord, host: str = "bedrock-runtime") -> tuple[Any, str, Fault | None]:
+    async def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
+                    record: CallRecord, size: int, host: str = "bedrock-runtime") -> tuple[Any, str, Fault | None]:
         app = self.app
         try:
             info = resolve_messages_model(model_id, host)  # type: ignore[arg-type]
@@ -347,16 +365,17 @@ class MessagesRoute:
         bedrock_body["anthropic_version"] = version
         if betas:
             bedrock_body["anthropic_beta"] = betas
-        problems = check_body(bedrock_body, info)
+        problems = await off_loop(size, check_body, bedrock_body, info)
         if problems:
             raise MessagesError(400, _problem_text(problems))
         tampered = app.signer.problems(bedrock_body, info)
         if tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
             raise MessagesError(400, tampered[0].rule)
         try:
-            plan = app.signer.sign(plan_response(bedrock_body, info, seed=app.seed), bedrock_body, info)
+            planned = await off_loop(plan_cost(size, bedrock_body), plan_response, bedrock_body, info, seed=app.seed)
         except ContextWindowExceeded as too_long:  # Anthropic's words, without Bedrock's wrapper
             raise MessagesError(400, too_long.anthropic_message) from None
+        plan = app.signer.sign(planned, bedrock_body, info)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault
@@ -364,14 +383,18 @@ class MessagesRoute:
     # ---- non-streaming ------------------------------------------------------------------------
 
     async def _answer(self, send: Send, record: CallRecord, plan: Any, model_id: str, rng_key: bytes,
-                      t0: float, request_id: str) -> None:
+                      t0: float, request_id: str, receive: Receive) -> None:
         app = self.app
         loop = asyncio.get_running_loop()
         offsets = schedule([c.output_tokens for c in plan.chunks], app.latency, app.time_scale,
                            rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         app.calls.update(record, schedule_ms=[done_ms])
-        await sleep_until(loop, t0 + done_ms / 1000)
+        try:  # a hang-up or a reset stream ends the wait at once
+            await or_hang_up(receive, sleep_until(loop, t0 + done_ms / 1000))
+        except ClientGone:
+            app.calls.update(record, error="client disconnected", done=True)
+            raise
         app.calls.sent(record, [round((loop.time() - t0) * 1000, 3)])
         app.calls.update(record, done=True)
         payload = json.dumps(plan.response_body, ensure_ascii=False).encode()
@@ -395,6 +418,8 @@ class MessagesRoute:
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
         watch = HangUpWatch(receive).start()
+        due = [offsets]  # the schedule in force (a stall shifts it)
+        reading = app.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
         try:
             await send({"type": "http.response.start", "status": 200,
                         "headers": _headers(request_id, sse.CONTENT_TYPE) + [(b"cache-control", b"no-cache")]})
@@ -414,8 +439,9 @@ class MessagesRoute:
                     app.calls.update(record, done=True)
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     return
-                await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 shifted = [o + fault.seconds * 1000 for o in offsets]
+                due[0] = shifted
+                await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 await self._send_events(send, record, events, shifted, t0, cut, len(chunks), None)
             watch.finish()
             app.calls.update(record, done=True)
@@ -427,6 +453,8 @@ class MessagesRoute:
             raise
         finally:
             watch.stop()
+            if reading is not None:
+                reading.cancel()
 
     def _payload(self, payload: dict[str, Any], record: CallRecord,
                  start_usage: dict[str, Any] | None = None) -> dict[str, Any]:

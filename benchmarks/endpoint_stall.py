@@ -1,0 +1,150 @@
+"""How long one hostile request can freeze the endpoint's event loop (issue 23, bug 2).
+
+``endpoint.worst_prompt_loop_block_ms``: the endpoint runs as ``python -m helpers.local_bedrock`` in its own
+process (time scale 0). For each worst-case request shape below (every body at most Bedrock's 25,000,000-byte
+limit), one client sends it while a second client, on its own keep-alive connection, asks
+``GET /_local/health`` again and again; the figure is the longest any of those health answers took while the
+hostile request was being served, over every shape (minus nothing: a health answer takes well under 1 ms).
+Everything travels over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+BODY_LIMIT = 25_000_000
+_FILL = BODY_LIMIT - 4_096  # room for the JSON around a prompt
+
+
+def _messages(prompt: str, max_tokens: int = 50, **extra: object) -> dict:
+    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": prompt}], **extra}
+
+
+def _shapes() -> dict[str, tuple[str, bytes]]:
+    """name -> (operation path suffix, body): the shapes that cost the most per byte."""
+    calculator = {"name": "calculator", "description": "calculate an arithmetic expression",
+                  "input_schema": {"type": "object", "properties": {"expression": {"type": "string"}},
+                                   "required": ["expression"]}}
+    many_tools = [{"name": f"t{i}", "description": "d", "input_schema": {"type": "object"}}
+                  for i in range(60_000)]
+    shapes: dict[str, tuple[str, dict]] = {
+        "digit_list": ("invoke", _messages("1," * (_FILL // 2) + " tokens")),
+        "long_number_calculator": ("invoke", _messages(
+            "calculate " + "7" * (_FILL - 100), tools=[calculator],
+            tool_choice={"type": "tool", "name": "calculator"})),
+        "many_words": ("invoke", _messages("in Paris " * (_FILL // 9))),
+        "markers": ("invoke", _messages("[[length=" * (_FILL // 9))),
+        "many_messages": ("invoke", {**_messages("x"), "messages": [
+            {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * 90_000
+            + [{"role": "user", "content": "a"}]}),
+        "many_tools": ("invoke", _messages("use the tool", tools=many_tools)),
+        "nested_schema": ("invoke", _messages("weather", tools=[{
+            "name": "deep", "description": "d",
+            "input_schema": json.loads('{"type":"object","properties":{"a":' * 60 + '{}' + "}}" * 60)}])),
+        "long_answer_stream": ("invoke-with-response-stream",
+                               _messages("[[length=64000]] [[chunk=1]] rivers", max_tokens=64_000)),
+        "count_tokens_converse_messages": ("count-tokens", {"input": {"converse": {"messages": [
+            {"role": "user", "content": [{"text": "a"}]},
+            {"role": "assistant", "content": [{"text": "b"}]}] * 100_000
+            + [{"role": "user", "content": [{"text": "a"}]}]}}}),
+    }
+    out = {}
+    for name, (operation, body) in shapes.items():
+        data = json.dumps(body).encode()
+        assert len(data) <= BODY_LIMIT, (name, len(data))
+        out[name] = (operation, data)
+    return out
+
+
+def _start() -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0", "--read-timeout", "60"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if found := re.search(r"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127\.0\.0\.1:(\d+)", line):
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return process, int(found.group(1))
+    raise RuntimeError("the endpoint did not start")
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> None:
+    """Read one Content-Length or chunked response off ``sock`` (enough for these answers)."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += sock.recv(65536)
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    if length:
+        need = int(length.group(1))
+        while len(rest) < need:
+            rest += sock.recv(65536)
+        buffer[:] = rest[need:]
+        return
+    while not rest.endswith(b"0\r\n\r\n"):  # chunked: read to the last chunk
+        data = sock.recv(1 << 20)
+        if not data:
+            break
+        rest += data
+    buffer[:] = b""
+
+
+def _hostile(port: int, operation: str, body: bytes, sent: threading.Event) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=300) as sock:
+        sock.sendall((f"POST /model/{MODEL}/{operation} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        sent.set()
+        _read_response(sock, bytearray())
+
+
+def _worst_gap_ms(port: int, operation: str, body: bytes) -> float:
+    sent = threading.Event()
+    attack = threading.Thread(target=_hostile, args=(port, operation, body, sent))
+    worst = 0.0
+    with socket.create_connection(("127.0.0.1", port), timeout=300) as probe:
+        buffer = bytearray()
+        attack.start()
+        sent.wait()  # the server works on a body once it has it; probing during the upload only slows it
+        while attack.is_alive():
+            time.sleep(0.001)  # a probe a millisecond: fine enough for a 20 ms target, and leaves the CPU be
+            start = time.perf_counter()
+            probe.sendall(b"GET /_local/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            _read_response(probe, buffer)
+            worst = max(worst, (time.perf_counter() - start) * 1000)
+    attack.join()
+    return worst
+
+
+def stalls() -> dict[str, float]:
+    process, port = _start()
+    try:
+        _worst_gap_ms(port, "invoke", json.dumps(_messages("warm up")).encode())
+        figures = {}
+        for name, (operation, body) in _shapes().items():
+            started = time.perf_counter()
+            figures[name] = round(_worst_gap_ms(port, operation, body), 1)
+            print(f"{name}: {figures[name]} ms stall, served in {time.perf_counter() - started:.1f} s",
+                  file=sys.stderr, flush=True)
+        return figures
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def run() -> dict[str, float]:
+    figures = stalls()
+    return {"endpoint.worst_prompt_loop_block_ms": max(figures.values()),
+            **{f"endpoint.loop_block_ms.{name}": value for name, value in figures.items()}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from helpers.decode import decode_chunk
+from helpers.decode import InBandError, decode_chunk
 from helpers.errors import StreamConnectionLost, StreamError, stream_error_class
 from helpers.events import Ping, StreamEvent, TextDelta, UnknownEvent
 from helpers.framing import loads
@@ -29,17 +29,10 @@ from helpers.wires import wake_blocked_reader
 __all__ = ["SseWire", "SseErrorEvent", "sse_events"]
 
 
-class SseErrorEvent(Exception):
-    """An ``event: error`` arrived: the server gave up mid-answer (turned into a ``StreamError``)."""
+class SseErrorEvent(InBandError):
+    """An ``event: error`` arrived: the server gave up mid-answer (turned into a ``StreamError``).
 
-    def __init__(self, received_ns: int, body: Any) -> None:
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, dict) else {}
-        self.received_ns = received_ns
-        self.error_type = str(error.get("type") or "error")
-        self.message = str(error.get("message") or body)
-        self.body = body
-        super().__init__(f"{self.error_type}: {self.message}")
+    The same Anthropic error object as the event stream's in-band error chunk, so the same reading of it."""
 
 
 def _fields(block: bytes) -> tuple[bytes, bytes] | None:

@@ -26,7 +26,7 @@ from helpers.local_bedrock.model.model_tools import choose_tool, generate_tool_i
 from helpers.local_bedrock.model.tokens import image_size
 
 __all__ = ["ToolCall", "follow_up_answer", "image_answer", "plan_tool_calls", "question_of", "subject",
-           "thinking_steps", "tool_preamble", "tool_results_answer"]
+           "text_of", "thinking_steps", "tool_preamble", "tool_results_answer"]
 
 # Words by which a turn leans on what came before it.
 _REFERS_BACK = frozenset(
@@ -50,7 +50,8 @@ _WORD = re.compile(r"[A-Za-z0-9']+")  # no nested quantifier: linear on any text
 _LOOK_CHARS = 1_000
 
 
-def _text_of(content: object) -> str:
+def text_of(content: object) -> str:
+    """The text of a message's content: the string itself, or its text blocks joined by line breaks."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -92,7 +93,7 @@ def question_of(body: dict) -> str:
     """The last user text of the conversation (a turn of tool results alone has none: the one before it)."""
     for message in reversed(body.get("messages", [])):
         if isinstance(message, dict) and message.get("role") == "user":
-            text = _text_of(message.get("content")).strip()
+            text = text_of(message.get("content")).strip()
             if text:
                 return text
     return ""
@@ -104,8 +105,8 @@ def _exchanges(body: dict) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for i in range(len(messages) - 1):
         if messages[i].get("role") == "user" and messages[i + 1].get("role") == "assistant":
-            question = _text_of(messages[i].get("content")).strip()
-            answer = _text_of(messages[i + 1].get("content")).strip()
+            question = text_of(messages[i].get("content")).strip()
+            answer = text_of(messages[i + 1].get("content")).strip()
             if question:
                 pairs.append((question, answer))
     return pairs

@@ -35,6 +35,7 @@ from helpers.local_bedrock.model.dialogue import (
     image_answer,
     plan_tool_calls,
     question_of,
+    text_of,
     thinking_steps,
     tool_preamble,
     tool_results_answer,
@@ -113,14 +114,6 @@ def _groups(pieces: list[str], rng: random.Random, fixed: int | None) -> list[li
     return groups
 
 
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
-    return ""
-
-
 # The answer is composed from at most this many characters at each end of the last user turn (its
 # directives, topic, tool cues): every step that reads the prompt then costs the same for a 25 MB prompt as
 # for a short one, and a whole room is not frozen while one prompt is read (issue 23). Token counts still
@@ -147,7 +140,7 @@ def _last_user_text(body: dict) -> str:
         return prompt[start + len("Human:") : end if end > start else None].strip()
     for message in reversed(body.get("messages", [])):
         if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content"))
+            return text_of(message.get("content"))
     return ""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BUILD = REPO / "build"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# A frame showing a page the notebook served on this machine while it ran (lesson 12's relay): on the web there
+# is nothing at that address, so the page says what stood there instead of loading it.
+LOCAL_FRAME = re.compile(r"<iframe\b[^>]*\bsrc=\"https?://(?:127\.0\.0\.1|localhost|\[::1\])[:/]", re.IGNORECASE)
+LOCAL_FRAME_NOTE = (
+    "<p><em>Here the notebook showed, in a frame, a page it served on the learner's own machine while the lesson "
+    "ran. Run the lesson to see it live.</em></p>"
+)
 TITLE = "Streaming Claude on Amazon Bedrock"
 
 CONF = f'''# Written by helpers/course/site.py on every build; edit it there.
@@ -50,10 +58,15 @@ def lessons(folder: Path = NOTEBOOKS) -> list[Path]:
 
 
 def strip_widget_outputs(notebook: dict[str, Any]) -> dict[str, Any]:
-    """The notebook without widget-view outputs and without saved widget state (no kernel on a web page)."""
+    """The notebook without widget-view outputs and without saved widget state (no kernel on a web page), and
+    with a note in place of any frame onto a page the notebook served locally (nothing is there on the web)."""
     for cell in notebook.get("cells", []):
         if "outputs" in cell:
             cell["outputs"] = [out for out in cell["outputs"] if WIDGET_VIEW not in out.get("data", {})]
+            for out in cell["outputs"]:
+                html = out.get("data", {}).get("text/html")
+                if html is not None and LOCAL_FRAME.search("".join(html) if isinstance(html, list) else html):
+                    out["data"] = {"text/html": LOCAL_FRAME_NOTE, "text/plain": "(a page served locally)"}
     notebook.get("metadata", {}).pop("widgets", None)
     return notebook
 

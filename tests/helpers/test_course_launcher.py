@@ -104,3 +104,16 @@ def test_the_site_shows_the_static_copy_not_the_widget() -> None:
     outputs = stripped["cells"][1]["outputs"]
     assert [o.get("data", {}).get("text/plain", o.get("text")) for o in outputs] == ["[done]\nHello", "done\n"]
     assert "widgets" not in stripped["metadata"]
+
+
+def test_a_frame_onto_a_page_the_notebook_served_becomes_a_note() -> None:
+    frame = {"text/html": '<iframe width="100%" height="420" src="http://127.0.0.1:43675/"></iframe>',
+             "text/plain": "<IPython.lib.display.IFrame at 0x7f574eceb250>"}
+    elsewhere = {"text/html": '<iframe src="https://docs.aws.amazon.com/bedrock/"></iframe>', "text/plain": "x"}
+    notebook = {"cells": [{"cell_type": "code", "source": "IFrame(url)", "outputs": [
+        {"output_type": "display_data", "data": frame, "metadata": {}},
+        {"output_type": "display_data", "data": dict(elsewhere), "metadata": {}},
+    ]}]}  # fmt: skip
+    outputs = strip_widget_outputs(notebook)["cells"][0]["outputs"]
+    assert "127.0.0.1" not in outputs[0]["data"]["text/html"] and "Run the lesson" in outputs[0]["data"]["text/html"]
+    assert outputs[1]["data"] == elsewhere  # a frame onto a real site is left alone

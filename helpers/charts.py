@@ -6,7 +6,8 @@ notebook through the figure's own rich representation. Every number plotted come
 from :func:`helpers.timing.summarize`, so a chart and the timing table always agree.
 
 One style for all charts: the palette and axis treatment below; every axis says its
-unit; every title says what was measured.
+unit; every title says what was measured. Every chart is a :class:`ChartFigure` that also
+says in words what it plots and the key figures, for readers who cannot see the picture.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from helpers.timing import summarize
+from helpers.timing import percentile, summarize
 
-__all__ = ["chunk_latency", "cumulative_tokens", "latency_distribution", "sparkline_png", "COLORS"]
+__all__ = ["ChartFigure", "chunk_latency", "cumulative_tokens", "latency_distribution", "sparkline_png", "COLORS"]
 
 COLORS = {
     "ttft": "#d1495b",  # the wait for the first token stands out
@@ -28,29 +29,64 @@ COLORS = {
 }
 
 
-def _show_figures_as_png_in_ipython() -> None:
-    """Let a bare ``Figure`` returned by a cell display as a PNG.
+class ChartFigure(Figure):
+    """A ``Figure`` that carries a text description of what it plots, and displays with it.
 
-    IPython only learns to draw figures when pyplot sets up its inline backend
-    (``%matplotlib inline``); these charts never touch pyplot, so without this a
-    lesson would store only ``<Figure size ...>``. Nothing happens outside IPython.
+    A picture alone says nothing to a screen reader. JupyterLab draws an ``image/png`` output as an ``<img>``
+    with no ``alt`` and reads no alt text from the output's metadata (``renderImage`` in
+    ``packages/rendermime/src/renderers.ts``, JupyterLab 4.x: only width, height, unconfined and
+    needs_background). So the figure displays as ``text/html``, an ``<img>`` whose ``alt`` is the description,
+    which JupyterLab and Notebook 7 prefer to ``image/png`` (rendermime's default ranks: HTML 50, images 90)
+    and so does myst-nb for the static site (HTML 30, PNG 50, ``base_render_priority`` in
+    ``myst_nb/core/render.py``). The ``image/png`` stays in the bundle for readers that do not render HTML,
+    and ``text/plain`` is the description itself instead of ``<Figure size 800x300 with 1 Axes>``.
+
+    A subclass rather than a formatter registered for every ``Figure``: the description travels with the
+    figure it describes, and it displays the same way in any IPython front-end without global setup.
+    The description is kept separate from the suptitle, which a lesson may set afterwards; both are read
+    when the figure is shown.
     """
-    import sys
 
-    if "IPython" not in sys.modules:
-        return
-    from IPython import get_ipython
+    def __init__(self, *args: Any, description: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.description = description
 
-    shell = get_ipython()
-    if shell is None:
-        return
-    from IPython.core.pylabtools import print_figure
+    def alt_text(self) -> str:
+        """The suptitle (if any) followed by the description, or the axes' titles when there is none."""
+        heading = self.get_suptitle().strip()
+        body = self.description.strip()
+        if not body:
+            titles = [f"{a.get_title()} ({a.get_ylabel()})" if a.get_ylabel() else a.get_title() for a in self.axes]
+            body = "; ".join(t.strip() for t in titles if t.strip()) or "A chart."
+        return f"{heading}. {body}" if heading else body
 
-    formatter = shell.display_formatter.formatters["image/png"]
-    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        import base64
+        import html
+
+        from IPython.core.pylabtools import print_figure
+
+        png = print_figure(self, "png", bbox_inches="tight")
+        alt = self.alt_text()
+        source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        return {"image/png": png, "text/html": f'<img src="{source}" alt="{html.escape(alt)}">', "text/plain": alt}
 
 
-_show_figures_as_png_in_ipython()
+def _ms(value: float | None) -> str:
+    # Whole milliseconds hide the gaps of a fast local stream (0.4 ms would read "0 ms").
+    if value is None:
+        return "unknown"
+    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
+
+
+def _runs(n: int) -> str:
+    return "1 run" if n == 1 else f"{n} runs"
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "unknown"
+    return f"median {_ms(percentile(values, 50))} (longest {_ms(max(values))})"
 
 
 def _style(ax: Any) -> None:
@@ -60,22 +96,29 @@ def _style(ax: Any) -> None:
     ax.tick_params(labelsize=8)
 
 
-def _label(result: Any) -> str:
+def _label(result: Any, before: str = " - ") -> str:
     model = getattr(result, "model_id", "") or ""
-    return f" - {model}" if model else ""
+    return f"{before}{model}" if model else ""
 
 
-def chunk_latency(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> Figure:
+def chunk_latency(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> ChartFigure:
     """A bar per output chunk: the wait before it arrived. Bar 0 is the time to first token.
 
     Bar heights are ``[ttft_ms] + gaps_ms`` from :func:`helpers.timing.summarize`. When
     the request time is unknown (a replayed recording) there is no TTFT bar and the
-    bars start at chunk 1.
+    bars start at chunk 1. The figure's description gives the TTFT and the median and longest gap.
     """
     t = summarize(result)
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax = fig.add_subplot()
     gaps = t["gaps_ms"]
+    said = [f"time to first token {_ms(t['ttft_ms'])}" if t["ttft_ms"] is not None
+            else "no time to first token (the request time is unknown)"]  # fmt: skip
+    if gaps:
+        said.append(f"gap between chunks {_spread(gaps)}")
+    source = _label(result, " from ")
+    description = (f"Bar chart of the wait before each of {t['chunk_count']} streamed chunks{source}, "
+                   f"in milliseconds: {'; '.join(said)}.")  # fmt: skip
+    fig = ChartFigure(figsize=figsize, layout="constrained", description=description)
+    ax = fig.add_subplot()
     ax.bar(range(1, len(gaps) + 1), gaps, width=0.8, color=COLORS["gap"], label="gap since previous chunk")
     if t["ttft_ms"] is not None:
         label = f"time to first token ({t['ttft_ms']:.0f} ms)"
@@ -88,16 +131,28 @@ def chunk_latency(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> Figu
     return fig
 
 
-def cumulative_tokens(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> Figure:
+def cumulative_tokens(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> ChartFigure:
     """Output tokens received over time (estimated per chunk), with the mean decoding rate.
 
     The step line's points are ``(chunk_offsets_ms[i], cumsum(tokens_per_chunk)[i])``;
-    the dashed line runs from the first to the last chunk with slope ``tokens_per_s``.
+    the dashed line runs from the first to the last chunk with slope ``tokens_per_s``. The figure's
+    description gives the tokens, when the first and last chunk arrived and the mean rate.
     """
     t = summarize(result)
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax = fig.add_subplot()
     xs = t["chunk_offsets_ms"]
+    origin = "request sent" if t["ttft_ms"] is not None else "first chunk"
+    tokens = "an unknown number of" if t["output_tokens"] is None else t["output_tokens"]
+    said = f"{tokens} output tokens in {t['chunk_count']} chunks"
+    if xs:
+        said += f", the first chunk at {_ms(xs[0])}, the last at {_ms(xs[-1])}"
+    if t["tokens_per_s"] is not None:
+        said += f"; mean rate {t['tokens_per_s']:.0f} tokens/s"
+    source = _label(result, " from ")
+    since = "the request was sent" if t["ttft_ms"] is not None else "the first chunk arrived"
+    description = (f"Step chart of the output tokens received{source} (estimated per chunk) against "
+                   f"the time since {since}: {said}.")  # fmt: skip
+    fig = ChartFigure(figsize=figsize, layout="constrained", description=description)
+    ax = fig.add_subplot()
     running, ys = 0, []
     for n in t["tokens_per_chunk"]:
         running += n
@@ -113,7 +168,6 @@ def cumulative_tokens(result: Any, *, figsize: tuple[float, float] = (8, 3)) -> 
             color=COLORS["rate"],
             label=f"mean rate {rate:.0f} tokens/s",
         )
-    origin = "request sent" if t["ttft_ms"] is not None else "first chunk"
     ax.set_xlabel(f"time since {origin} (ms)")
     ax.set_ylabel("output tokens (estimated)")
     ax.set_title(f"Output tokens over time ({t['output_tokens']} tokens){_label(result)}", fontsize=10)
@@ -152,12 +206,13 @@ def latency_distribution(
     by: str | Callable[[Any], Any] | None = None,
     *,
     figsize: tuple[float, float] = (9, 3.5),
-) -> Figure:
+) -> ChartFigure:
     """TTFT (one point per run) and chunk gaps (every gap of every run), grouped by a label.
 
     ``by`` is None (one group), an attribute name of the results (``"model_id"``) or a
     function ``result -> label`` (e.g. ``lambda r: r.usage["output_tokens"]``). Groups
-    are drawn in first-seen order; each has a box plot with its points over it.
+    are drawn in first-seen order; each has a box plot with its points over it. The figure's description
+    gives each group's runs and the median and longest TTFT and gap.
     """
     key = _group_key(by)
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -169,7 +224,12 @@ def latency_distribution(
     ttfts = [[s["ttft_ms"] for s in groups[g] if s["ttft_ms"] is not None] for g in labels]
     gaps = [[x for s in groups[g] for x in s["gaps_ms"]] for g in labels]
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    said = [f"{label}: {_runs(len(groups[label]))}, time to first token {_spread(ttft)}, gap between chunks "
+            f"{_spread(gap)}" for label, ttft, gap in zip(labels, ttfts, gaps, strict=True)]  # fmt: skip
+    description = ("Box plots with every value as a point, in milliseconds: on the left the time to first token "
+                   "of each run, on the right every gap between chunks of every run, by group. "
+                   + "; ".join(said) + ".")  # fmt: skip
+    fig = ChartFigure(figsize=figsize, layout="constrained", description=description)
     axes = fig.subplots(1, 2)
     panels: Sequence[tuple[Any, list[list[float]], str, str]] = (
         (axes[0], ttfts, "time to first token (ms)", "Time to first token per run"),

@@ -82,18 +82,72 @@ def test_sparkline_is_a_png() -> None:
     assert sparkline_png([1.0, 2.0, 3.0], ttft_ms=50).startswith(b"\x89PNG")
 
 
-def test_a_figure_returned_by_a_cell_displays_as_png() -> None:
-    # Lessons show charts by returning the Figure; without pyplot's inline backend IPython
-    # would store only "<Figure size ...>", and the stored lesson would have no picture.
+def _irregular_stream():
+    """Five text chunks: the first 250 ms after the request, then gaps of 12, 40, 20 and 16 ms; 12 output tokens."""
+    from helpers.events import ContentBlockStart, ContentBlockStop, MessageDelta, MessageStart, MessageStop, TextDelta
+
+    sent = 1_000 * MS
+    arrivals_ms = (1_250, 1_262, 1_302, 1_322, 1_338)
+    pieces = ("ab", "cdef", "gh", "ij", "kl")  # 12 characters for 12 tokens: 2, 4, 2, 2, 2 per chunk
+    events = [MessageStart(1_100 * MS, {"id": "msg_1", "model": "m", "role": "assistant", "usage": {}}),
+              ContentBlockStart(1_100 * MS, 0, {"type": "text", "text": ""})]  # fmt: skip
+    events += [TextDelta(at * MS, 0, piece) for at, piece in zip(arrivals_ms, pieces, strict=True)]
+    end = arrivals_ms[-1] * MS
+    events += [ContentBlockStop(end, 0), MessageDelta(end, "end_turn", None, {"output_tokens": 12}),
+               MessageStop(end, {})]  # fmt: skip
+    return make_result(events, request_sent_ns=sent, model_id="test-model")
+
+
+def test_charts_describe_the_figures_they_plot() -> None:
+    # By hand from the stream above: TTFT 1250 - 1000 = 250 ms; gaps 12, 40, 20, 16 -> sorted 12, 16, 20, 40,
+    # median (16 + 20) / 2 = 18 ms, longest 40 ms; last chunk 338 ms after the request; rate: the 10 tokens
+    # after the first chunk over 1338 - 1250 = 88 ms = 113.6 tokens/s.
+    result = _irregular_stream()
+    bars = chunk_latency(result)
+    assert bars.description == (
+        "Bar chart of the wait before each of 5 streamed chunks from test-model, in milliseconds: "
+        "time to first token 250 ms; gap between chunks median 18 ms (longest 40 ms)."
+    )
+    bars.suptitle("local endpoint at time_scale 1")  # what a lesson adds after the call
+    assert bars.alt_text() == "local endpoint at time_scale 1. " + bars.description
+    assert cumulative_tokens(result).description == (
+        "Step chart of the output tokens received from test-model (estimated per chunk) against the time since "
+        "the request was sent: 12 output tokens in 5 chunks, the first chunk at 250 ms, the last at 338 ms; "
+        "mean rate 114 tokens/s."
+    )
+
+
+def test_distribution_describes_each_group() -> None:
+    # Group a: TTFTs 100 and 200 ms, gaps 20, 20, 30, 30 ms; group b: TTFT 300 ms, gaps 5, 5 ms.
+    runs = [_result(100, step_ms=20, model_id="a"), _result(200, step_ms=30, model_id="a"),
+            _result(300, step_ms=5, model_id="b")]  # fmt: skip
+    assert latency_distribution(runs, by="model_id").alt_text() == (
+        "Latency across 3 runs. Box plots with every value as a point, in milliseconds: on the left the time to "
+        "first token of each run, on the right every gap between chunks of every run, by group. "
+        "a: 2 runs, time to first token median 150 ms (longest 200 ms), gap between chunks median 25 ms "
+        "(longest 30 ms); b: 1 run, time to first token median 300 ms (longest 300 ms), gap between chunks "
+        "median 5.0 ms (longest 5.0 ms)."
+    )
+
+
+def test_a_chart_returned_by_a_cell_displays_as_an_image_with_its_description() -> None:
+    # Lessons show charts by returning the figure. The HTML image carries the description as its alt text (what
+    # JupyterLab, Notebook 7 and the site show); the PNG stays for readers without HTML; the text is the description.
+    import base64
+    import html
+    import re
+
     from IPython.core.interactiveshell import InteractiveShell
 
-    from helpers import charts
-
-    shell = InteractiveShell.instance()
-    charts._show_figures_as_png_in_ipython()
-    data, _ = shell.display_formatter.format(charts.chunk_latency(_result()))
+    figure = chunk_latency(_irregular_stream())
+    data, _ = InteractiveShell.instance().display_formatter.format(figure)
     assert data["image/png"][:4] == b"\x89PNG"
-    assert data["text/plain"].startswith("<Figure size")
+    assert data["text/plain"] == figure.description
+    img = re.fullmatch(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">', data["text/html"])
+    assert img, data["text/html"][:200]
+    assert base64.b64decode(img[1])[:4] == b"\x89PNG"
+    assert html.unescape(img[2]) == figure.description
+    assert "time to first token 250 ms" in img[2]
 
 
 def test_side_chart_axes_read_at_a_glance() -> None:

@@ -13,12 +13,14 @@ chart of the same stream (helpers.charts). While the answer streams:
 * Stop is a focusable button, and Enter on it (no mouse) stops the stream with the partial answer kept.
 
 After the run, the matplotlib chart is an opaque image (its dark text sits on its own white, not on the dark
-page). Screenshots land in test-artifacts/browser/dark-*.png.
+page) whose alt text says what it plots and its figures (the time to first token, the median and longest gap),
+so a screen reader reads the chart too. Screenshots land in test-artifacts/browser/dark-*.png.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,11 @@ CELLS = [
     "print('stopped:', result.stopped)\nchunk_latency(result)",
 ]
 LIVE_CELL, CHART_CELL = 1, 2
+# The chart's alt text: what is plotted, its unit and the stream's own figures (which vary with timing, hence \d).
+CHART_ALT = re.compile(
+    r"Bar chart of the wait before each of \d+ streamed chunks from global\.anthropic\.claude-haiku-4-5-20251001-v1:0, "
+    r"in milliseconds: time to first token [\d.]+ ms; gap between chunks median [\d.]+ ms \(longest [\d.]+ ms\)\."
+)
 
 # Contrast from computed styles. The background is the first ancestor with an opaque background colour
 # (JupyterLab paints its layout colours on containers); translucent layers on the way are blended over it.
@@ -176,7 +183,10 @@ def test_live_view_in_dark_theme_is_legible_and_accessible(page: Any, jupyter_la
     notebook.screenshot(artifacts / "dark-after-stop.png")
     report, logs = notebook.report(), notebook.watched()
     notebook.cell(CHART_CELL).screenshot(path=str(artifacts / "dark-matplotlib-chart.png"))
-    opaque = notebook.cell(CHART_CELL).locator(".jp-OutputArea img").evaluate(
+    chart_image = notebook.cell(CHART_CELL).locator(".jp-OutputArea img")
+    assert chart_image.count() == 1, "the chart cell shows no single image"
+    chart_alt = chart_image.get_attribute("alt") or ""
+    opaque = chart_image.evaluate(
         """(img) => { const c = document.createElement('canvas');
                       c.width = img.naturalWidth; c.height = img.naturalHeight;
                       const g = c.getContext('2d'); g.drawImage(img, 0, 0);
@@ -190,3 +200,6 @@ def test_live_view_in_dark_theme_is_legible_and_accessible(page: Any, jupyter_la
     assert "stopped: True" in report[CHART_CELL].text(), "Enter on the focused Stop button did not stop the stream"
     assert "stopped" in (logs[LIVE_CELL].final().static_status or "")
     assert opaque, "the matplotlib chart is transparent: its dark text would sit on the dark page"
+    assert CHART_ALT.fullmatch(chart_alt), (
+        f"the chart's image has no text alternative saying what it plots: {chart_alt!r}"
+    )

@@ -2,7 +2,8 @@
 
 Builds the site with the course's own builder (what `make site` runs) into a temporary folder, serves it on
 127.0.0.1 and opens each lesson: its title and section headings, every code cell, every stored output (the
-text of each stream, each live view's static copy, each chart as a loaded image) must be on the page, with
+text of each stream, each live view's static copy, each chart as a loaded image whose alt text is the chart's
+stored description, so a screen reader reads the chart too) must be on the page, with
 no widget placeholder in their place and no request leaving this machine. The expected content comes from
 the notebook files, the source the site is built from.
 """
@@ -68,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _expected(lesson: Path) -> dict[str, list[str] | int]:
     notebook = json.loads(lesson.read_text(encoding="utf-8"))
-    title, sections, code, streams, static_copies, charts = "", [], [], [], 0, 0
+    title, sections, code, streams, static_copies, charts, described = "", [], [], [], 0, 0, []
     for cell in notebook["cells"]:
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
@@ -86,8 +87,10 @@ def _expected(lesson: Path) -> dict[str, list[str] | int]:
                     streams += lines[:1] + lines[-1:]
                 static_copies += 'class="bedrock-stream"' in "".join(data.get("text/html", ""))
                 charts += "image/png" in data
+                if "image/png" in data:
+                    described.append("".join(data.get("text/plain", "")))
     return {"title": [title], "sections": sections, "code": code, "streams": streams,
-            "static_copies": static_copies, "charts": charts}  # fmt: skip
+            "static_copies": static_copies, "charts": charts, "described": described}  # fmt: skip
 
 
 def _markdown_text(heading: str) -> str:
@@ -122,6 +125,8 @@ def test_lesson_page_shows_the_lesson_with_its_stored_outputs(site: str, page: o
     assert images.count() == expected["charts"]
     for index in range(images.count()):
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 100"), "a chart did not load"
+    alts = [images.nth(index).get_attribute("alt") or "" for index in range(images.count())]
+    assert alts == expected["described"], "a chart's image lacks its description as alt text"
 
     assert page.locator('script[type="application/vnd.jupyter.widget-view+json"], .jupyter-widgets').count() == 0  # type: ignore[attr-defined]
     assert not PLACEHOLDER_TEXT.search(output_text), PLACEHOLDER_TEXT.search(output_text)

@@ -5,7 +5,8 @@ code cell ran with execution counts strictly increasing in cell order, every liv
 before its cell finished, and in lesson 3 a learner clicks Stop mid-stream during the Run All. Notebook 7 is built
 from JupyterLab's packages, including the setting that sends widget messages on a kernel subshell
 ("Kernel Comms over subshells"), so its Stop reaches the busy kernel the same way: the stream ends with a partial
-answer and the status says it stopped. (helpers/live/kernel_events.py explains the subshell.)
+answer and the status says it stopped. (helpers/live/kernel_events.py explains the subshell.) Each chart a lesson
+draws (lessons 4, 8 and 9) is an image whose alt text says what it plots, with its figures in milliseconds.
 
 All lessons run in one Notebook 7 server and one browser, at the paces the JupyterLab test uses, so this adds
 about as much time as that test's lessons take without its screenshots.
@@ -64,12 +65,18 @@ def test_lesson_in_notebook7(lesson: Path, page: Any, notebook7: JupyterLab, art
         notebook.part(stop_at, "stop").click()
     notebook.wait_all_done()
     report, logs = notebook.report(), notebook.watched()
+    chart_alts = page.locator(".jp-OutputArea-output img").evaluate_all("imgs => imgs.map(i => i.alt)")
     if stop_at is not None:
         notebook.cell(stop_at).screenshot(path=str(artifacts / f"nb7-{lesson.stem}-stopped.png"))
     notebook.shut_down_kernel()
 
     check_no_errors(report)
     check_order(report)
+    # The lessons' output images are their charts: a screen reader hears what each plots and its figures.
+    unsaid = [alt for alt in chart_alts if not re.search(r"\b\d+(\.\d+)? ms\b", alt)]
+    assert not unsaid, f"a chart's image has no text alternative with its figures: {unsaid}"
+    if any("helpers.charts" in source(c) for c in original["cells"]):
+        assert chart_alts, "the lesson draws charts (helpers.charts) but Notebook 7 shows no chart image"
     live = check_live_cells(logs, report)
     if live_lesson:
         assert live, "the lesson shows a live view (render_stream / LiveView) but none appeared in Notebook 7"

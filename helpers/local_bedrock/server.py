@@ -25,6 +25,7 @@ from .door.bodies import BodyBudget
 from .door.connections import READ_TIMEOUT_SETTING
 from .door.connections import install as install_connection_limits
 from .door.logsafe import EscapeControls
+from .door.worker import Worker
 from .errors import BedrockError
 from .model.operations import Switches
 from .model.pacing import LatencyModel
@@ -80,6 +81,8 @@ class BedrockApp(InvokeRoute, ControlRoute):
         # Answers in flight, and how long a client may stop reading before it is cut (door/answering.py).
         self.answer_budget = AnswerBudget()
         self.read_timeout: float | None = None
+        # The child process that reads and plans large bodies, away from this loop (door/worker.py).
+        self.worker = Worker()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -121,6 +124,7 @@ class BedrockApp(InvokeRoute, ControlRoute):
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.worker.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -55,12 +55,6 @@ def _bedrock_error(headers: dict[str, str], data: bytes) -> tuple[str, str]:
     return headers["x-amzn-errortype"].split(":", 1)[0], json.loads(data)["message"]
 
 
-@pytest.fixture
-def baseline(child: Child) -> dict[str, int]:
-    still_serves(child)  # warm: boto3's first call loads what every later call reuses
-    return child.usage()
-
-
 def _back_to_baseline(child: Child, baseline: dict[str, int], rss_slack_mib: int = 40) -> None:
     still_serves(child)
     now = child.settled_usage(baseline, rss_slack_mib * 1024)

@@ -218,12 +218,12 @@ def test_drop_at_request_breaks_the_response(client, server) -> None:
 
 
 def test_a_server_bug_is_an_internal_server_exception_not_a_hang(client, server, monkeypatch, caplog) -> None:
-    from helpers.local_bedrock.routes import invoke as invoke_route
+    from helpers.local_bedrock.routes import jobs  # what a model call plans with (on the loop for this body)
 
     def broken(*args, **kwargs):
         raise RuntimeError("responder exploded")
 
-    monkeypatch.setattr(invoke_route, "plan_response", broken)
+    monkeypatch.setattr(jobs, "plan_response", broken)
     with pytest.raises(client.exceptions.InternalServerException):
         client.invoke_model(modelId=HAIKU, body=BODY)
     assert "responder exploded" in caplog.text

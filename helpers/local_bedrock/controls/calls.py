@@ -38,6 +38,12 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def recorded_read(read: Any) -> tuple[Any, str]:
+    """``recorded_body`` of a request body as read (door/bodies.Body), without joining a large one."""
+    small = read.size <= MAX_RECORDED_BODY_BYTES
+    return recorded_body(read.data if small else read.head(BODY_HEAD_CHARS), read.size, read.sha256)
+
+
 def recorded_body(raw: bytes, size: int, sha256: str) -> tuple[Any, str]:
     """What the log keeps of a body, and that as JSON text for ``GET /_local/calls``.
 

@@ -78,6 +78,24 @@ def _strip_cache_control(value: Any) -> Any:
     return value
 
 
+def cache_candidates(model: ModelInfo, body: dict) -> list[tuple[str, int, str]] | None:
+    """(prefix key, its tokens, its TTL) for each cache point of a validated Messages body long enough to be
+    cached; None when the body asks for no caching (or the model has none). Reads only the body."""
+    points = cache_checkpoints(body)
+    if not points or model.cache_min_tokens is None:
+        return None
+    eligible = []
+    for path, control in points:
+        prefix = _prefix_body(body, path)
+        tokens = count_input_tokens(prefix, model)
+        if tokens < model.cache_min_tokens:
+            continue
+        canonical = json.dumps(_strip_cache_control(prefix), sort_keys=True, ensure_ascii=False)
+        key = hashlib.sha256(f"{model.base_id}\x00{canonical}".encode()).hexdigest()
+        eligible.append((key, tokens, control.get("ttl", "5m")))
+    return eligible
+
+
 class PromptCache:
     """The endpoint's prompt cache: a prefix marked with ``cache_control`` is written on the first call and
     read by a repeat within its TTL (5 minutes, or 1 hour with ``"ttl": "1h"``; a hit refreshes it).
@@ -93,19 +111,14 @@ class PromptCache:
 
     def use(self, model: ModelInfo, body: dict) -> CacheUsage | None:
         """Read and write the cache for one validated Messages body; None when the body asks for no caching."""
-        points = cache_checkpoints(body)
-        if not points or model.cache_min_tokens is None:
+        return self.take(cache_candidates(model, body))
+
+    def take(self, eligible: list[tuple[str, int, str]] | None) -> CacheUsage | None:
+        """Read and write the cache for a body's ``cache_candidates`` (worked out beside the loop for a large
+        body, door/worker.py: this part only touches the cache itself)."""
+        if eligible is None:
             return None
         now = self.clock()
-        eligible = []
-        for path, control in points:
-            prefix = _prefix_body(body, path)
-            tokens = count_input_tokens(prefix, model)
-            if tokens < model.cache_min_tokens:
-                continue
-            canonical = json.dumps(_strip_cache_control(prefix), sort_keys=True, ensure_ascii=False)
-            key = hashlib.sha256(f"{model.base_id}\x00{canonical}".encode()).hexdigest()
-            eligible.append((key, tokens, control.get("ttl", "5m")))
         if not eligible:
             return CacheUsage()
         with self._lock:

@@ -19,6 +19,7 @@ from ..door.auth import Authorizer
 from ..door.bodies import Body, BodyBudget, read_body
 from ..door.hangup import ClientGone
 from ..door.sigv4 import SERVICE as SIGV4_SERVICE
+from ..door.worker import Worker
 from ..errors import BedrockError, wire_error_type
 from ..model.answers import MAX_GENERATED_TOKENS
 from ..model.operations import Switches
@@ -53,6 +54,7 @@ class AppBase:
     tasks: set[asyncio.Task]
     answer_budget: AnswerBudget
     read_timeout: float | None
+    worker: Worker
 
     # ---- plumbing -------------------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ class AppBase:
                 pass
         if scope.get("http_version") != "2":
             scope[CLOSE] = True
-        return Body(b"", int(declared) if declared.isdigit() else 0, "")
+        return Body((), int(declared) if declared.isdigit() else 0, "")
 
     async def _authorized_body(self, scope: dict, method: str, raw_path: bytes, headers: dict[str, str],
                                receive: Any, keep: int, check: bool = True,
@@ -99,7 +101,7 @@ class AppBase:
             self.auth(method, raw_path, headers, query=scope.get("query_string", b""), body_sha256=body.sha256,
                       services=services, http2=http2)
         except BedrockError as error:
-            return Body(b"", body.size, body.sha256), error
+            return Body((), body.size, body.sha256), error
         return body, None
 
     async def _respond(

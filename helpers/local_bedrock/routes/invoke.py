@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import string
 import uuid
@@ -15,32 +16,26 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from ..controls.calls import CallRecord, recorded_body
+from ..controls.calls import CallRecord, recorded_read
 from ..controls.faults import SSE_ERRORS, Fault, message_for
-from ..door.bodies import json_text_problem
 from ..door.hangup import HangUpWatch, or_hang_up
-from ..door.offload import off_loop, plan_cost
+from ..door.worker import OFF_LOOP_BYTES, Session, plan_cost
 from ..errors import BedrockError
 from ..model import (
     MAX_BODY_BYTES,
     ModelLookupError,
     Problem,
-    check_body,
-    parse_body,
-    plan_response,
     resolve_model,
     validation_message,
 )
 from ..model.operations import echo_headers, request_region, stream_metrics_counts
-from ..model.pacing import rng_for, schedule, sleep_until
-from ..model.prompt_cache import CacheUsage, apply_cache
+from ..model.pacing import MAX_BATCH, schedule_yielding, sleep_until
+from ..model.prompt_cache import CacheUsage
 from ..model.retention import retention_refusal
-from ..model.signatures import ThinkingSigner
 from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
 from ..wire import frames
-from . import converse, converse_answer, messages_api
+from . import converse, converse_answer, jobs, messages_api
 from .base import AppBase, Disconnected
-from .count_tokens import count_tokens
 
 MODEL_PATH = re.compile(
     rb"^/model/(.+)/(invoke|invoke-with-response-stream|converse|converse-stream|count-tokens)$"
@@ -57,27 +52,25 @@ _JSON_TYPES = ("application/json", "*/*", "application/*")
 # end but not kept, and answered with its real size.
 _BODY_KEEP = MAX_BODY_BYTES
 _PADDING = (string.ascii_letters + string.digits) * 4
-# Frames encoded and written at once when many are due (each ~100 bytes; 512 encode in about a millisecond).
-_MAX_BATCH = 512
 
 
 def _media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-def _judged(body: bytes, info: Any, signer: ThinkingSigner) -> tuple[Any, list[Problem]]:
-    """The parsed body and its problems (pure: run beside the loop for a large body, door/offload.py)."""
-    parsed, problems = parse_body(body)
-    if not problems:
-        problems = check_body(parsed, info)
-    if not problems:
-        problems = signer.problems(parsed, info)
-    return parsed, problems
+class _Pads:
+    """Each frame's random padding, drawn from the stream's generator when the frame is encoded (in order, so
+    the same as drawing them all up front: 64,000 of them at once held the loop, issue 23)."""
 
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._drawn: list[str] = []
 
-def _signed_plan(parsed: dict, info: Any, signer: ThinkingSigner, seed: int, call: int) -> Any:
-    """The planned answer with its thinking signed (pure: run beside the loop for a long one)."""
-    return signer.sign(plan_response(parsed, info, seed=seed, call=call), parsed, info)
+    def __getitem__(self, index: int) -> str:
+        while len(self._drawn) <= index:
+            k = self._rng.randrange(64)
+            self._drawn.append(_PADDING[k : k + self._rng.randrange(1, 24)])
+        return self._drawn[index]
 
 
 def _invoke_chunk_frame(chunk: Any, padding: str) -> bytes:
@@ -106,8 +99,7 @@ class InvokeRoute(AppBase):
                               error_message=refusal.message, done=True)
             await self._respond_error(send, refusal)
             return
-        body = read.data
-        logged, logged_json = recorded_body(body, read.size, read.sha256)
+        logged, logged_json = recorded_read(read)
         record = self.calls.new(operation, model_id, logged, received_at, logged_json)
         try:
             if read.over_budget:
@@ -120,17 +112,20 @@ class InvokeRoute(AppBase):
                     "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
                     "send fewer or smaller images, or shorten the conversation")]))
             if self.passthrough is not None:
-                await self.passthrough.serve(operation, model_id, headers, body, receive, send, record, t0)
+                await self.passthrough.serve(operation, model_id, headers, read.data, receive, send, record, t0)
                 return
-            problem = json_text_problem(body)
-            if problem is not None:
-                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
-                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
-            if operation == "CountTokens":
-                await or_hang_up(receive, self._count_tokens(send, record, model_id, method, raw_path, headers, body))
-                return
-            plan, fault, info_id = await or_hang_up(
-                receive, self._prepare(operation, model_id, method, raw_path, headers, body, record, scope))
+            # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the
+            # plan, before any answer is sent.
+            async with self.worker.session(read.size) as work:
+                problem = await or_hang_up(receive, work.call(jobs.first_look, read))
+                if problem is not None:
+                    # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
+                    raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
+                if operation == "CountTokens":
+                    await or_hang_up(receive, self._count_tokens(send, record, model_id, headers, work))
+                    return
+                plan, fault, info_id, rng = await or_hang_up(
+                    receive, self._prepare(operation, model_id, headers, read.size, record, work, scope))
             if fault is not None and fault.at == "request":
                 if fault.error == "drop":
                     # ASGI cannot close a socket outright; a started response that never ends makes
@@ -146,12 +141,12 @@ class InvokeRoute(AppBase):
                 if fault.error == "stall":
                     await self._stall(receive, fault.seconds)
             if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, model_id, body, t0, headers, receive)
+                await self._invoke(send, record, plan, rng, t0, headers, receive)
             else:
                 event_fault = self.faults.take(operation, (model_id, info_id), at="event")
                 if event_fault is not None:
                     self.calls.update(record, fault=event_fault.as_dict())
-                await self._stream(receive, send, record, plan, model_id, body, t0, event_fault, headers)
+                await self._stream(receive, send, record, plan, rng, t0, event_fault, headers)
         except BedrockError as error:
             self.calls.update(record, status=error.status, error=error.error_type,
                               error_message=error.message, done=True)
@@ -173,12 +168,11 @@ class InvokeRoute(AppBase):
             return
         raise Disconnected
 
-    async def _prepare(
-        self, operation: str, model_id: str, method: str, raw_path: bytes, headers: dict[str, str],
-        body: bytes, record: CallRecord, scope: dict | None = None,
-    ) -> tuple[Any, Fault | None, str]:
+    async def _prepare(self, operation: str, model_id: str, headers: dict[str, str], size: int,
+                       record: CallRecord, work: Session, scope: dict | None = None) -> tuple[Any, Any, str, bytes]:
         """Everything that can fail before a response starts, in Bedrock's order (credentials were
-        checked already, before the body was read). Raises BedrockError."""
+        checked already, before the body was read), then the plan: (plan, request fault, base id, rng seed).
+        Raises BedrockError."""
         content_type = headers.get("content-type")
         if content_type is not None and _media_type(content_type) != "application/json":
             raise BedrockError(400, "ValidationException",
@@ -210,45 +204,36 @@ class InvokeRoute(AppBase):
             if fault.error not in ("drop", "stall"):
                 error = BedrockError.named(fault.error, message_for(fault))
                 raise error
-        if operation in converse.OPERATIONS:  # Converse JSON -> the Messages body, then the same responder
-            request = await off_loop(len(body), converse.prepare, operation, body, info)
-            self.calls.update(record, service_tier=request.echo.get("serviceTier", {}).get("type"))
-            problems = await off_loop(len(body), self.signer.problems, request.body, info)
-            if problems:
-                raise BedrockError(400, "ValidationException", validation_message(problems))
-            if scope is not None:
-                self.hold_answer(scope, request.body)
-            cache = self.prompt_cache.use(info, request.body)
-            plan = await off_loop(plan_cost(len(body), request.body), converse_answer.plan_converse, request, info,
-                                  seed=self.seed, call=record.id, cache=cache,
-                                  sign=lambda p: self.signer.sign(p, request.body, info))
-            if scope is not None:
-                self.keep_answer(scope, plan)
-            self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
-                              output_tokens=plan.output_tokens)
-            return plan, fault, info.base_id
-        parsed, problems = await off_loop(len(body), _judged, body, info, self.signer)
-        if problems:
-            raise BedrockError(400, "ValidationException", validation_message(problems))
-        assert isinstance(parsed, dict)
+        judged = await work.call(jobs.judge_model_call, operation, info, self.signer, self.seed, model_id)
+        if judged.echo is not None:
+            self.calls.update(record, service_tier=judged.echo.get("serviceTier", {}).get("type"))
+        if judged.problems:
+            raise BedrockError(400, "ValidationException", validation_message(judged.problems))
         if scope is not None:
-            self.hold_answer(scope, parsed)
-        planned = await off_loop(plan_cost(len(body), parsed), _signed_plan, parsed, info, self.signer, self.seed,
-                                 record.id)
+            self.hold_answer(scope, {"max_tokens": judged.max_tokens})
+        cache = self.prompt_cache.take(judged.cache)
+        plan_args = (info, self.signer, self.seed, record.id, cache)
+        cost = plan_cost(size, {"max_tokens": judged.max_tokens})
+        if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
+            async with self.worker.session(size, long_answer=True) as planner:
+                head, items = await planner.call(jobs.plan_model_call, work.kept, *plan_args)
+        else:
+            head, items = await work.call(jobs.plan_model_call, None, *plan_args)
+        plan = await jobs.rebuilt_plan(head, items)
         if scope is not None:
-            self.keep_answer(scope, planned)
-        plan = apply_cache(planned, self.prompt_cache.use(info, parsed))
+            self.keep_answer(scope, plan)
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                           output_tokens=plan.output_tokens)
-        return plan, fault, info.base_id
+        return plan, fault, info.base_id, judged.rng
 
     # ---- InvokeModel ----------------------------------------------------------------------------
 
-    async def _invoke(self, send: Any, record: CallRecord, plan: Any, model_id: str, body: bytes,
-                      t0: float, request_headers: dict[str, str] | None = None, receive: Any = None) -> None:
+    async def _invoke(self, send: Any, record: CallRecord, plan: Any, rng: bytes, t0: float,
+                      request_headers: dict[str, str] | None = None, receive: Any = None) -> None:
         loop = asyncio.get_running_loop()
-        offsets = schedule([c.output_tokens for c in plan.chunks], paced_for(self.latency, record.service_tier),
-                           self.time_scale, rng_for(self.seed, model_id, body), input_tokens=plan.input_tokens)
+        offsets = await schedule_yielding([c.output_tokens for c in plan.chunks],
+                                          paced_for(self.latency, record.service_tier), self.time_scale,
+                                          random.Random(rng), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         self.calls.update(record, schedule_ms=[done_ms])
         due = sleep_until(loop, t0 + done_ms / 1000)
@@ -269,8 +254,8 @@ class InvokeRoute(AppBase):
             *echo_headers(request_headers or {}),
         ])
 
-    async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, method: str, raw_path: bytes,
-                            headers: dict[str, str], body: bytes) -> None:
+    async def _count_tokens(self, send: Any, record: CallRecord, model_id: str, headers: dict[str, str],
+                            work: Session) -> None:
         """CountTokens: the input tokens an InvokeModel body or a Converse request would be billed for.
 
         Credentials were checked before the body was read (_authorized_body)."""
@@ -279,21 +264,21 @@ class InvokeRoute(AppBase):
                                  inactive_account=self.switches.inactive_account)
         except ModelLookupError as error:
             raise BedrockError(error.status, error.error_type, error.message) from None
-        tokens = await off_loop(len(body), count_tokens, body, info)
+        tokens = await work.call(jobs.count_call, info)
         self.calls.update(record, input_tokens=tokens, done=True)
         await self._respond(send, 200, json.dumps({"inputTokens": tokens}).encode())
 
     # ---- InvokeModelWithResponseStream -----------------------------------------------------------
 
-    async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, model_id: str,
-                      body: bytes, t0: float, fault: Fault | None,
-                      request_headers: dict[str, str] | None = None) -> None:
-        rng = rng_for(self.seed, model_id, body)
+    async def _stream(self, receive: Any, send: Any, record: CallRecord, plan: Any, rng_seed: bytes,
+                      t0: float, fault: Fault | None, request_headers: dict[str, str] | None = None) -> None:
+        rng = random.Random(rng_seed)
         chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], paced_for(self.latency, record.service_tier),
-                           self.time_scale, rng, input_tokens=plan.input_tokens)
+        offsets = await schedule_yielding([c.output_tokens for c in chunks],
+                                          paced_for(self.latency, record.service_tier), self.time_scale, rng,
+                                          input_tokens=plan.input_tokens)
         self.calls.update(record, schedule_ms=offsets)
-        pads = [_PADDING[(k := rng.randrange(64)) : k + rng.randrange(1, 24)] for _ in chunks]
+        pads = _Pads(rng)
         # Frames are encoded when they are due, not all up front: a room whose streams all start at once
         # would otherwise encode every frame of every stream in one burst, while the first frames wait.
         encode = converse_answer.chunk_frame if record.operation == "ConverseStream" else _invoke_chunk_frame
@@ -344,10 +329,10 @@ class InvokeRoute(AppBase):
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
-            # Everything already due goes out in one write, up to _MAX_BATCH frames: at time_scale 0 a
+            # Everything already due goes out in one write, up to MAX_BATCH frames: at time_scale 0 a
             # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
             j = i + 1
-            batch_end = min(stop, i + _MAX_BATCH)
+            batch_end = min(stop, i + MAX_BATCH)
             while j < batch_end and t0 + offsets[j] / 1000 <= now:
                 j += 1
             sent_ms = (now - t0) * 1000

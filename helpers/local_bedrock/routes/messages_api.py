@@ -17,31 +17,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..controls.calls import recorded_body
+from ..controls.calls import recorded_read
 from ..controls.faults import Fault, message_for
 from ..door.auth import ShortTermKeyRefused
-from ..door.bodies import json_text_problem
 from ..door.hangup import ClientGone, HangUpWatch, or_hang_up
-from ..door.offload import off_loop, plan_cost
 from ..door.sigv4 import SignatureProblem, parse_authorization
+from ..door.worker import OFF_LOOP_BYTES, Session, plan_cost
 from ..errors import BedrockError, ContextWindowExceeded
 from ..model import (
     MAX_BODY_BYTES,
     ModelLookupError,
-    check_body,
     parse_body,
-    plan_response,
     resolve_messages_model,
     serves_messages_route,
 )
-from ..model.pacing import rng_for, schedule, sleep_until
+from ..model.pacing import MAX_BATCH, schedule_yielding, sleep_until
 from ..model.retention import retention_refusal
 from ..wire import sse
+from .jobs import MessagesRead, plan_messages_call, read_messages_request, rebuilt_plan
 
 if TYPE_CHECKING:
     from ..controls.calls import CallRecord
@@ -206,18 +205,6 @@ def _problem_text(problems: list[Any]) -> str:
     return f"{path}: {first.rule}" + (f" ({first.fix})" if getattr(first, "fix", "") else "")
 
 
-def _peek(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):  # too deep to parse: the body rules answer it with a 400
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _rng_key(parsed: dict[str, Any]) -> bytes:
-    return json.dumps(parsed, sort_keys=True).encode()
-
-
 def _read_request(body: bytes) -> tuple[dict[str, Any], str, bool]:
     parsed, problems = parse_body(body)
     if problems:
@@ -269,13 +256,22 @@ class MessagesRoute:
                              done=True)
             await respond_error(send, error, request_id)
             return
-        body = read.data
+        # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the plan.
+        try:
+            async with app.worker.session(read.kept) as work:
+                await self._serve_read(scope, headers, receive, send, t0, received_at, method, request_id, read,
+                                       work)
+        except BedrockError as error:  # the worker process ended (door/worker.py WorkerGone)
+            await respond_error(send, MessagesError.from_bedrock(error), request_id)
+
+    async def _serve_read(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send, t0: float,
+                          received_at: float, method: str, request_id: str, read: Any, work: Session) -> None:
+        app = self.app
+        looked: MessagesRead = await or_hang_up(receive, work.call(read_messages_request, read, _read_request))
         # Every call is logged, refused ones too (as InvokeModel's are): model and stream as far as readable.
-        peeked = _peek(body)
-        operation = MESSAGES_STREAM if peeked.get("stream") is True else MESSAGES
-        model_seen = peeked.get("model") if isinstance(peeked.get("model"), str) else ""
-        logged, logged_json = recorded_body(body, read.size, read.sha256)
-        record = app.calls.new(operation, model_seen, logged, received_at, logged_json)
+        operation = MESSAGES_STREAM if looked.stream_seen else MESSAGES
+        logged, logged_json = recorded_read(read)
+        record = app.calls.new(operation, looked.model_seen, logged, received_at, logged_json)
         try:
             if method != "POST":
                 raise MessagesError(405, f"{ROUTE.decode()} is called with POST, not {method}.",
@@ -284,9 +280,8 @@ class MessagesRoute:
                 raise MessagesError(413, f"The request body is {read.size:,} bytes, above the limit of "
                                          f"{MAX_BODY_BYTES:,} bytes: send fewer or smaller images, or a shorter "
                                          "conversation.")
-            problem = json_text_problem(body)
-            if problem is not None:
-                raise MessagesError(400, f"body: {problem[0]} ({problem[1]})")
+            if looked.text_problem is not None:
+                raise MessagesError(400, f"body: {looked.text_problem[0]} ({looked.text_problem[1]})")
             if app.passthrough is not None:
                 # Recording and replay (upstream.py, cassettes.py) cover the event-stream operations; answering
                 # here from the local model would pass a made-up answer off as the recorded one.
@@ -298,14 +293,17 @@ class MessagesRoute:
                 raise MessagesError(400, f"Content-Type {content_type!r} is not supported: send the body as "
                                          "JSON with Content-Type application/json.")
             version = _version(headers)
-            parsed, model_id, stream = await off_loop(len(body), _read_request, body)
+            if looked.error is not None:
+                raise looked.error
+            model_id, stream = looked.model_id, looked.stream
             try:
-                app.hold_answer(scope, parsed)
+                app.hold_answer(scope, {"max_tokens": looked.max_tokens})
             except BedrockError as error:
                 raise MessagesError.from_bedrock(error) from None
             try:  # a hang-up or a reset stream ends the planning at once
-                plan, info_id, fault = await or_hang_up(receive, self._plan(
-                    operation, model_id, version, _betas(headers), parsed, record, len(body), host_of(headers)))
+                plan, info_id, fault, rng = await or_hang_up(receive, self._plan(
+                    operation, model_id, version, _betas(headers), work, record, read.size, host_of(headers),
+                    looked.max_tokens))
             except ClientGone:
                 app.calls.update(record, error="client disconnected", done=True)
                 raise
@@ -324,21 +322,20 @@ class MessagesRoute:
                 except ClientGone:
                     app.calls.update(record, error="client disconnected", done=True)
                     raise
-            rng_key = await off_loop(len(body), _rng_key, parsed)
             if not stream:
-                await self._answer(send, record, plan, model_id, rng_key, t0, request_id, receive)
+                await self._answer(send, record, plan, rng, t0, request_id, receive)
                 return
             fault = app.faults.take(operation, (model_id, info_id), at="event")
             if fault is not None:
                 app.calls.update(record, fault=fault.as_dict())
-            await self._stream(receive, send, record, plan, model_id, rng_key, t0, fault, request_id)
+            await self._stream(receive, send, record, plan, rng, t0, fault, request_id)
         except MessagesError as error:
             app.calls.update(record, status=error.status, error=error.error_type, error_message=error.message,
                              done=True)
             await respond_error(send, error, request_id)
 
-    async def _plan(self, operation: str, model_id: str, version: str, betas: list[str], parsed: dict[str, Any],
-                    record: CallRecord, size: int, host: str = "bedrock-runtime") -> tuple[Any, str, Fault | None]:
+    async def _plan(self, operation: str, model_id: str, version: str, betas: list[str], work: Session,
+                    record: CallRecord, size: int, host: str, max_tokens: Any) -> tuple[Any, str, Fault | None, bytes]:
         app = self.app
         try:
             info = resolve_messages_model(model_id, host)  # type: ignore[arg-type]
@@ -361,33 +358,33 @@ class MessagesRoute:
             app.calls.update(record, fault=fault.as_dict())
             if fault.error not in ("drop", "stall"):
                 raise MessagesError(BedrockError.named(fault.error).status, message_for(fault))
-        bedrock_body = {k: v for k, v in parsed.items() if k not in ("model", "stream")}
-        bedrock_body["anthropic_version"] = version
-        if betas:
-            bedrock_body["anthropic_beta"] = betas
-        problems = await off_loop(size, check_body, bedrock_body, info)
-        if problems:
-            raise MessagesError(400, _problem_text(problems))
-        tampered = app.signer.problems(bedrock_body, info)
-        if tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
-            raise MessagesError(400, tampered[0].rule)
+        args = (version, betas, info, app.signer, app.seed, model_id)
+        cost = plan_cost(size, {"max_tokens": max_tokens})
         try:
-            planned = await off_loop(plan_cost(size, bedrock_body), plan_response, bedrock_body, info, seed=app.seed)
+            if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
+                async with app.worker.session(size, long_answer=True) as planner:
+                    (verdict, head), items = await planner.call(plan_messages_call, work.kept, *args)
+            else:
+                (verdict, head), items = await work.call(plan_messages_call, None, *args)
         except ContextWindowExceeded as too_long:  # Anthropic's words, without Bedrock's wrapper
             raise MessagesError(400, too_long.anthropic_message) from None
-        plan = app.signer.sign(planned, bedrock_body, info)
+        if verdict.problems:
+            raise MessagesError(400, _problem_text(verdict.problems))
+        if verdict.tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
+            raise MessagesError(400, verdict.tampered[0].rule)
+        plan = await rebuilt_plan(head, items)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
-        return plan, info.base_id, fault
+        return plan, info.base_id, fault, verdict.rng
 
     # ---- non-streaming ------------------------------------------------------------------------
 
-    async def _answer(self, send: Send, record: CallRecord, plan: Any, model_id: str, rng_key: bytes,
-                      t0: float, request_id: str, receive: Receive) -> None:
+    async def _answer(self, send: Send, record: CallRecord, plan: Any, rng: bytes, t0: float, request_id: str,
+                      receive: Receive) -> None:
         app = self.app
         loop = asyncio.get_running_loop()
-        offsets = schedule([c.output_tokens for c in plan.chunks], app.latency, app.time_scale,
-                           rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
+        offsets = await schedule_yielding([c.output_tokens for c in plan.chunks], app.latency, app.time_scale,
+                                          random.Random(rng), input_tokens=plan.input_tokens)
         done_ms = offsets[-1] if offsets else 0.0
         app.calls.update(record, schedule_ms=[done_ms])
         try:  # a hang-up or a reset stream ends the wait at once
@@ -404,16 +401,19 @@ class MessagesRoute:
 
     # ---- streaming ----------------------------------------------------------------------------
 
-    async def _stream(self, receive: Receive, send: Send, record: CallRecord, plan: Any, model_id: str,
-                      rng_key: bytes, t0: float, fault: Fault | None, request_id: str) -> None:
+    async def _stream(self, receive: Receive, send: Send, record: CallRecord, plan: Any, rng: bytes, t0: float,
+                      fault: Fault | None, request_id: str) -> None:
         app = self.app
         chunks = plan.chunks
-        offsets = schedule([c.output_tokens for c in chunks], app.latency, app.time_scale,
-                           rng_for(app.seed, model_id, rng_key), input_tokens=plan.input_tokens)
+        offsets = await schedule_yielding([c.output_tokens for c in chunks], app.latency, app.time_scale,
+                                          random.Random(rng), input_tokens=plan.input_tokens)
         app.calls.update(record, schedule_ms=offsets)
         start = chunks[0].payload.get("message", {}) if chunks else {}
         start_usage = start.get("usage", {}) if isinstance(start, dict) else {}
-        events = [sse.encode_event(self._payload(c.payload, record, start_usage)) for c in chunks]
+
+        def events(i: int, j: int) -> list[bytes]:  # encoded when due: 64,000 at once held the loop (issue 23)
+            return [sse.encode_event(self._payload(c.payload, record, start_usage)) for c in chunks[i:j]]
+
         ping_after = next((i for i, c in enumerate(chunks) if c.payload.get("type") == "content_block_start"),
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
@@ -466,8 +466,8 @@ class MessagesRoute:
             return payload
         return {k: v for k, v in payload.items() if k != "amazon-bedrock-invocationMetrics"}
 
-    async def _send_events(self, send: Send, record: CallRecord, events: list[bytes], offsets: list[float],
-                           t0: float, start: int, stop: int, ping_after: int | None) -> None:
+    async def _send_events(self, send: Send, record: CallRecord, events: Callable[[int, int], list[bytes]],
+                           offsets: list[float], t0: float, start: int, stop: int, ping_after: int | None) -> None:
         app = self.app
         loop = asyncio.get_running_loop()
         i = start
@@ -481,12 +481,16 @@ class MessagesRoute:
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
-            j = i + 1  # everything already due goes out in one write (at time_scale 0: all of it)
-            while j < stop and t0 + offsets[j] / 1000 <= now:
+            # Everything already due goes out in one write, up to MAX_BATCH events (routes/invoke.py).
+            j = i + 1
+            batch_end = min(stop, i + MAX_BATCH)
+            while j < batch_end and t0 + offsets[j] / 1000 <= now:
                 j += 1
-            parts = events[i:j]
+            parts = events(i, j)
             if ping_after is not None and i <= ping_after < j:
                 parts.insert(ping_after - i + 1, sse.PING)
             app.calls.sent(record, [round((now - t0) * 1000, 3)] * (j - i))
             await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+            if j == batch_end and j < stop:
+                await asyncio.sleep(0)  # a full batch: let the rest of the room in before the next
             i = j

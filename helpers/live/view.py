@@ -98,12 +98,14 @@ class LiveView(widgets.VBox):
         self.answer = LiveRegion(
             value="", layout=widgets.Layout(flex="1 1 auto", min_width="0"), _dom_classes=_hook("answer")
         )
-        # A fixed width keeps the chart from stretching to the answer's height in the HBox.
-        self.chart = widgets.HTML(
+        # A fixed width keeps the chart from stretching to the answer's height in the HBox. Only a view that
+        # shows the chart has one: each widget costs comm messages to create (three here, with its layout and
+        # style), and a bulk read's view is mostly what it costs to make (live.overhead_ratio).
+        self.chart: widgets.HTML | None = widgets.HTML(
             value="",
             _dom_classes=_hook("chart"),
             layout=widgets.Layout(display="none", flex="0 0 auto", width=f"{WIDTH}px", align_self="flex-start"),
-        )
+        ) if self.show_chart else None
         # Thinking and tool-input areas are made the first time a response has them:
         # most answers have neither, and every widget costs comm messages to create.
         self.thinking: widgets.HTML | None = None
@@ -121,7 +123,7 @@ class LiveView(widgets.VBox):
         self.stop_button.on_click(lambda _b: self.stop())
         # Clicks are handled on the frontend's comm subshell while the cell runs (see kernel_events).
         route_to_frontend_subshell(self.stop_button)
-        self._body = widgets.HBox([self.answer, self.chart])
+        self._body = widgets.HBox([self.answer] if self.chart is None else [self.answer, self.chart])
         kwargs.setdefault("_dom_classes", ("bedrock-live",))
         # Stop sits on the status line, above the text: it stays where it is while the answer grows below.
         self._header = widgets.HBox([self.stop_button, self.status], layout=widgets.Layout(align_items="center"))
@@ -255,7 +257,7 @@ class LiveView(widgets.VBox):
         See ``helpers.live.sidechart``: it appears from ``MIN_POINTS`` gaps on. Returns True if drawn.
         """
         figures = self._figures
-        if not self.show_chart or figures is None or len(figures.gaps_ms) < MIN_POINTS:
+        if self.chart is None or figures is None or len(figures.gaps_ms) < MIN_POINTS:
             return False
         now = time.perf_counter()
         if not final and now - self._last_chart_s < 1.0 / self.chart_updates_per_s:
@@ -311,8 +313,9 @@ class LiveView(widgets.VBox):
         """The deterministic rendering of what the view shows now."""
         if self.result is None:
             raise ValueError("this LiveView has not shown a stream yet; call view.run(result) first")
-        shown = self.show_chart and self.chart.layout.display != "none"
-        return StaticRendering.of(self.result, timing=timing, chart_svg=self.chart.value if shown else None)
+        chart = self.chart
+        shown = chart.value if chart is not None and chart.layout.display != "none" else None
+        return StaticRendering.of(self.result, timing=timing, chart_svg=shown)
 
     def __repr__(self) -> str:
         if self.result is None:

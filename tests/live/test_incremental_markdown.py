@@ -61,3 +61,31 @@ def test_only_the_unsettled_end_is_rendered_again(monkeypatch) -> None:
     rendered.clear()
     view.render(text + "The next one is still", partial=True)
     assert sum(map(len, rendered)) < 100
+
+
+# Prose as a model writes it, with every character that could be Markdown mixed in now and then: the plain-
+# paragraph shortcut must either decline or give exactly markdown-it's HTML.
+PROSE_CHARS = st.sampled_from(
+    list("abcdefghij ,.;:?'\"()/%$@^{}0123456789-+") + ["\n", "\n\n", "é", "日本", "\u00a0", "\t", "  ", "*", "_",
+                                                      "`", "[", "]", "!", "<", ">", "&", "~", "|", "#", "=", "\\",
+                                                      "\r", "\x0c", "1. ", "- ", "    ", "---", "\u2028"])
+PROSE = st.lists(PROSE_CHARS, max_size=80).map("".join)
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(PROSE)
+def test_plain_paragraphs_render_as_markdown_it_renders_them(text: str) -> None:
+    from helpers.live.markdown import _MD, _plain_paragraphs
+
+    plain = _plain_paragraphs(text)
+    assert plain is None or plain == _MD.render(text)
+
+
+def test_prose_paragraphs_take_the_shortcut() -> None:
+    from helpers.live.markdown import _MD, _plain_paragraphs
+
+    text = 'Tides rise twice a day: the moon (mostly) pulls "the sea".\nA second line, 40% of it.\n\nThen 2026 ends.\n'
+    expected = ('<p>Tides rise twice a day: the moon (mostly) pulls &quot;the sea&quot;.\nA second line, 40% of '
+                "it.</p>\n<p>Then 2026 ends.</p>\n")
+    assert _plain_paragraphs(text) == expected == _MD.render(text)
+    assert _plain_paragraphs("A **bold** claim.") is None  # markdown-it's job

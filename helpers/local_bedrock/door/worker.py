@@ -33,7 +33,7 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -69,10 +69,13 @@ def plan_cost(body_size: int, parsed: object) -> int:
 
 @dataclass
 class Sliced:
-    """A result sent in pieces: ``head`` once, then ``items`` in slices of SLICE_ITEMS."""
+    """A result too big to read in one turn of the loop: from the child it travels as ``split(whole)``'s head,
+    then its items in slices of SLICE_ITEMS, and ``await rebuild(head, items)`` makes it whole again (a turn
+    of the loop per slice); in this process it is simply ``whole``. Both functions module-level."""
 
-    head: Any
-    items: list
+    whole: Any
+    split: Callable[[Any], tuple[Any, list]]
+    rebuild: Callable[[Any, list], Awaitable[Any]]
 
 
 class WorkerGone(BedrockError):
@@ -193,15 +196,15 @@ class Session:
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(kept, *args)``: a module-level function, its arguments picklable, a request body passed as the
-        ``Body`` read (it reaches ``fn`` as bytes). A ``Sliced`` result comes back as ``(head, items)``; an
-        exception ``fn`` raises is raised here."""
+        ``Body`` read (it reaches ``fn`` as bytes). A ``Sliced`` result comes back whole; an exception ``fn``
+        raises is raised here."""
         if self.where != "child":
             given = [a.data if isinstance(a, Body) else a for a in args]
             if self.where == "here":
                 result = fn(self._kept, *given)
             else:  # the thread is the call's own and ends with it: an idle endpoint holds no extra thread
                 result = await asyncio.to_thread(fn, self._kept, *given)
-            return (result.head, result.items) if isinstance(result, Sliced) else result
+            return result.whole if isinstance(result, Sliced) else result
         process = self._process
         assert process is not None and process.stdin is not None and process.stdout is not None
         self.busy = True
@@ -218,14 +221,14 @@ class Session:
         assert self._worker is not None
         self._worker.jobs += 1
         if kind == b"S":  # a sliced result: its head, then its slices
-            head, count = pickle.loads(payload)
+            head, count, rebuild = pickle.loads(payload)
             items: list = []
             for _ in range(count):
                 await asyncio.sleep(0)  # one slice per turn of the loop
                 _, piece = await self._read(process)
                 items += pickle.loads(piece)
             self.busy = False
-            return head, items
+            return await rebuild(head, items)
         self.busy = False
         if kind == b"E":
             raise _rebuilt_error(*pickle.loads(payload))
@@ -308,10 +311,11 @@ def _serve(source: Any, sink: Any) -> None:  # pragma: no cover - runs in the ch
                 fn = getattr(fn, part)
             result = fn(kept, *args)
             if isinstance(result, Sliced):
-                pieces = range(0, len(result.items), SLICE_ITEMS)
-                write(b"S", pickle.dumps((result.head, len(pieces)), protocol=5))
+                head, items = result.split(result.whole)
+                pieces = range(0, len(items), SLICE_ITEMS)
+                write(b"S", pickle.dumps((head, len(pieces), result.rebuild), protocol=5))
                 for start in pieces:
-                    write(b"P", pickle.dumps(result.items[start:start + SLICE_ITEMS], protocol=5))
+                    write(b"P", pickle.dumps(items[start:start + SLICE_ITEMS], protocol=5))
             else:
                 write(b"R", pickle.dumps(result, protocol=5))
         except Exception as error:  # handed to the waiting call, which answers it as the loop would

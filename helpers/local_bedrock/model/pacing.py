@@ -74,6 +74,16 @@ class LatencyModel:
 MAX_BATCH = 128
 
 
+def due_batch(offsets: Sequence[float], t0: float, now: float, start: int, stop: int) -> int:
+    """Where the batch of frames from ``start`` ends: every frame before ``stop`` due by ``now`` (offsets in ms
+    from ``t0``), at least one, at most MAX_BATCH. A full batch is followed by a turn of the loop."""
+    end = start + 1
+    last = min(stop, start + MAX_BATCH)
+    while end < last and t0 + offsets[end] / 1000 <= now:
+        end += 1
+    return end
+
+
 def rng_for(seed: int, *parts: bytes | str) -> random.Random:
     """A generator that depends only on the seed and the request, not on call order."""
     return random.Random(rng_digest(seed, *parts))

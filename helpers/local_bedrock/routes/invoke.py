@@ -29,7 +29,7 @@ from ..model import (
     validation_message,
 )
 from ..model.operations import echo_headers, request_region, stream_metrics_counts
-from ..model.pacing import MAX_BATCH, schedule_yielding, sleep_until
+from ..model.pacing import MAX_BATCH, due_batch, schedule_yielding, sleep_until
 from ..model.prompt_cache import CacheUsage
 from ..model.retention import retention_refusal
 from ..model.tiers import TIER_HEADER, paced_for, tier_header_problem
@@ -216,10 +216,9 @@ class InvokeRoute(AppBase):
         cost = plan_cost(size, {"max_tokens": judged.max_tokens})
         if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
             async with self.worker.session(size, long_answer=True) as planner:
-                head, items = await planner.call(jobs.plan_model_call, work.kept, *plan_args)
+                plan = await planner.call(jobs.plan_model_call, work.kept, *plan_args)
         else:
-            head, items = await work.call(jobs.plan_model_call, None, *plan_args)
-        plan = await jobs.rebuilt_plan(head, items)
+            plan = await work.call(jobs.plan_model_call, None, *plan_args)
         if scope is not None:
             self.keep_answer(scope, plan)
         self.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
@@ -331,10 +330,7 @@ class InvokeRoute(AppBase):
             now = loop.time()
             # Everything already due goes out in one write, up to MAX_BATCH frames: at time_scale 0 a
             # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
-            j = i + 1
-            batch_end = min(stop, i + MAX_BATCH)
-            while j < batch_end and t0 + offsets[j] / 1000 <= now:
-                j += 1
+            j = due_batch(offsets, t0, now, i, stop)
             sent_ms = (now - t0) * 1000
             # The last frame carries metrics measured at send time.
             parts = [encode(chunks[k], pads[k]) for k in range(i, min(j, last))]
@@ -343,7 +339,7 @@ class InvokeRoute(AppBase):
             data = b"".join(parts)
             self.calls.sent(record, [round(sent_ms, 3)] * (j - i))
             await send({"type": "http.response.body", "body": data, "more_body": True})
-            if j == batch_end and j < stop:
+            if j - i == MAX_BATCH and j < stop:
                 await asyncio.sleep(0)  # a full batch: let the rest of the room in before the next
             i = j
         return i

@@ -80,7 +80,7 @@ def plan_model_call(kept: dict, given: dict | None, info: Any, signer: ThinkingS
     else:
         parsed = kept["parsed"]
         plan = apply_cache(signer.sign(plan_response(parsed, info, seed=seed, call=call), parsed, info), cache)
-    return sliced_plan(plan)
+    return Sliced(plan, split_plan, rebuilt_plan)
 
 
 def count_call(kept: dict, info: Any) -> int:
@@ -144,26 +144,38 @@ def plan_messages_call(kept: dict, given: dict | None, version: str, betas: list
         bedrock_body["anthropic_beta"] = betas
     problems = check_body(bedrock_body, info)
     if problems:
-        return Sliced((MessagesVerdict(problems, []), None), [])
+        return Sliced((MessagesVerdict(problems, []), None), _split_verdict, _rebuilt_verdict)
     tampered = signer.problems(bedrock_body, info)
     if tampered:
-        return Sliced((MessagesVerdict([], tampered), None), [])
+        return Sliced((MessagesVerdict([], tampered), None), _split_verdict, _rebuilt_verdict)
     plan = signer.sign(plan_response(bedrock_body, info, seed=seed), bedrock_body, info)
     rng = rng_digest(seed, model_id, json.dumps(parsed, sort_keys=True).encode())
-    head = sliced_plan(plan)
-    return Sliced((MessagesVerdict([], [], rng), head.head), head.items)
+    return Sliced((MessagesVerdict([], [], rng), plan), _split_verdict, _rebuilt_verdict)
 
 
 # ---- plans in slices ----------------------------------------------------------------------------------
 
 
-def sliced_plan(plan: Any) -> Sliced:
+def split_plan(plan: Any) -> tuple[Any, list]:
     """A plan as its head (everything but the chunks) and its chunks as plain pairs, cheap to send and read."""
-    return Sliced(dataclasses.replace(plan, chunks=[]), [(c.payload, c.output_tokens) for c in plan.chunks])
+    return dataclasses.replace(plan, chunks=[]), [(c.payload, c.output_tokens) for c in plan.chunks]
+
+
+def _split_verdict(whole: tuple[MessagesVerdict, Any]) -> tuple[Any, list]:
+    verdict, plan = whole
+    if plan is None:
+        return (verdict, None), []
+    head, items = split_plan(plan)
+    return (verdict, head), items
+
+
+async def _rebuilt_verdict(head: tuple[MessagesVerdict, Any], items: list) -> tuple[MessagesVerdict, Any]:
+    verdict, plan_head = head
+    return verdict, None if plan_head is None else await rebuilt_plan(plan_head, items)
 
 
 async def rebuilt_plan(head: Any, items: list) -> Any:
-    """The plan ``sliced_plan`` split, rebuilt a slice at a time (a long answer has 64,000 chunks)."""
+    """The plan ``split_plan`` split, rebuilt a slice at a time (a long answer has 64,000 chunks)."""
     import asyncio
 
     chunks: list[PlannedChunk] = []

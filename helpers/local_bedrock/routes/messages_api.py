@@ -37,10 +37,10 @@ from ..model import (
     resolve_messages_model,
     serves_messages_route,
 )
-from ..model.pacing import MAX_BATCH, schedule_yielding, sleep_until
+from ..model.pacing import MAX_BATCH, due_batch, schedule_yielding, sleep_until
 from ..model.retention import retention_refusal
 from ..wire import sse
-from .jobs import MessagesRead, plan_messages_call, read_messages_request, rebuilt_plan
+from .jobs import MessagesRead, plan_messages_call, read_messages_request
 
 if TYPE_CHECKING:
     from ..controls.calls import CallRecord
@@ -363,16 +363,15 @@ class MessagesRoute:
         try:
             if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
                 async with app.worker.session(size, long_answer=True) as planner:
-                    (verdict, head), items = await planner.call(plan_messages_call, work.kept, *args)
+                    verdict, plan = await planner.call(plan_messages_call, work.kept, *args)
             else:
-                (verdict, head), items = await work.call(plan_messages_call, None, *args)
+                verdict, plan = await work.call(plan_messages_call, None, *args)
         except ContextWindowExceeded as too_long:  # Anthropic's words, without Bedrock's wrapper
             raise MessagesError(400, too_long.anthropic_message) from None
         if verdict.problems:
             raise MessagesError(400, _problem_text(verdict.problems))
         if verdict.tampered:  # Anthropic's own text, which names the block's path (model/signatures.py)
             raise MessagesError(400, verdict.tampered[0].rule)
-        plan = await rebuilt_plan(head, items)
         app.calls.update(record, stop_reason=plan.stop_reason, input_tokens=plan.input_tokens,
                          output_tokens=plan.output_tokens)
         return plan, info.base_id, fault, verdict.rng
@@ -482,15 +481,12 @@ class MessagesRoute:
                 await sleep_until(loop, due)
             now = loop.time()
             # Everything already due goes out in one write, up to MAX_BATCH events (routes/invoke.py).
-            j = i + 1
-            batch_end = min(stop, i + MAX_BATCH)
-            while j < batch_end and t0 + offsets[j] / 1000 <= now:
-                j += 1
+            j = due_batch(offsets, t0, now, i, stop)
             parts = events(i, j)
             if ping_after is not None and i <= ping_after < j:
                 parts.insert(ping_after - i + 1, sse.PING)
             app.calls.sent(record, [round((now - t0) * 1000, 3)] * (j - i))
             await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
-            if j == batch_end and j < stop:
+            if j - i == MAX_BATCH and j < stop:
                 await asyncio.sleep(0)  # a full batch: let the rest of the room in before the next
             i = j

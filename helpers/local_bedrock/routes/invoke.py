@@ -117,7 +117,8 @@ class InvokeRoute(AppBase):
             # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the
             # plan, before any answer is sent.
             async with self.worker.session(read.size) as work:
-                problem = await or_hang_up(receive, work.call(jobs.first_look, read))
+                looking = work.call(jobs.first_look, read)  # a hang-up ends the look at a large body at once
+                problem = await (looking if work.where == "here" else or_hang_up(receive, looking))
                 if problem is not None:
                     # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
                     raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))

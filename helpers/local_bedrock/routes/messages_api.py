@@ -267,7 +267,8 @@ class MessagesRoute:
     async def _serve_read(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send, t0: float,
                           received_at: float, method: str, request_id: str, read: Any, work: Session) -> None:
         app = self.app
-        looked: MessagesRead = await or_hang_up(receive, work.call(read_messages_request, read, _read_request))
+        looking = work.call(read_messages_request, read, _read_request)  # a hang-up ends a large one at once
+        looked: MessagesRead = await (looking if work.where == "here" else or_hang_up(receive, looking))
         # Every call is logged, refused ones too (as InvokeModel's are): model and stream as far as readable.
         operation = MESSAGES_STREAM if looked.stream_seen else MESSAGES
         logged, logged_json = recorded_read(read)

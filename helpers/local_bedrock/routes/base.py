@@ -7,9 +7,10 @@ route modules see the app through this class, so none of them imports the server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..controls.calls import CallLog, CallRecord
@@ -17,7 +18,7 @@ from ..controls.faults import FaultBook
 from ..door.answering import AnswerBudget, cut_when_stuck, stopped_reading
 from ..door.auth import Authorizer
 from ..door.bodies import Body, BodyBudget, read_body
-from ..door.hangup import ClientGone
+from ..door.hangup import ClientGone, HangUpWatch
 from ..door.sigv4 import SERVICE as SIGV4_SERVICE
 from ..door.worker import Worker
 from ..errors import BedrockError, wire_error_type
@@ -144,6 +145,30 @@ class AppBase:
         kept = min(held, plan.output_tokens or 0)
         self.answer_budget.give(held - kept)
         scope["local_bedrock.answer_held"] = kept
+
+    @contextlib.asynccontextmanager
+    async def answering(self, receive: Any, record: CallRecord,
+                        due_at: Callable[[int], float | None]) -> AsyncIterator[HangUpWatch]:
+        """The life of a streamed answer, on either wire: a watch for the client hanging up (a hang-up mid-stream
+        ends the call quietly, logged as a disconnect) and the timer for a client that stops reading."""
+        watch = HangUpWatch(receive).start()
+        reading = self.watch_reading(record, due_at)
+        try:
+            yield watch
+        except asyncio.CancelledError:
+            if not watch.absorb_cancel():
+                raise
+            self.calls.update(record, error="client disconnected", done=True)
+        finally:
+            watch.stop()
+            if reading is not None:
+                reading.cancel()
+
+    async def end_stream(self, send: Any, record: CallRecord, watch: HangUpWatch) -> None:
+        """The last (empty) piece of a streamed answer, once everything is sent."""
+        watch.finish()
+        self.calls.update(record, done=True)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def watch_reading(self, record: CallRecord, due_at: Callable[[int], float | None]) -> asyncio.Task | None:
         """A timer that cuts the current stream when its client stops reading (door/answering.py); None when

@@ -286,10 +286,9 @@ class InvokeRoute(AppBase):
         if fault is not None:
             cut = min(fault.after, len(chunks))
 
-        watch = HangUpWatch(receive).start()
         due = [offsets]  # the schedule in force (a stall shifts it)
-        reading = self.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
-        try:
+        async with self.answering(receive, record,
+                                  lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None) as watch:
             head = [(b"content-type", b"application/vnd.amazon.eventstream")]
             if record.operation != "ConverseStream":  # ConverseStream has no such header (captures cvs_*)
                 head.append((b"x-amzn-bedrock-content-type", b"application/json"))
@@ -305,18 +304,7 @@ class InvokeRoute(AppBase):
                 due[0] = shifted
                 await asyncio.sleep(fault.seconds)
                 await self._send_frames(send, record, chunks, encode, pads, shifted, t0, cut, len(chunks), plan)
-            watch.finish()
-            self.calls.update(record, done=True)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if watch.absorb_cancel():
-                self.calls.update(record, error="client disconnected", done=True)
-                return
-            raise
-        finally:
-            watch.stop()
-            if reading is not None:
-                reading.cancel()
+            await self.end_stream(send, record, watch)
 
     async def _send_frames(self, send: Any, record: CallRecord, chunks: list, encode: Callable[[Any, str], bytes],
                            pads: list[str], offsets: list[float], t0: float, start: int, stop: int,
@@ -373,9 +361,7 @@ class InvokeRoute(AppBase):
             self.calls.update(record, error=fault.error, error_message=message)
             error = {"type": "error", "error": {"type": fault.error, "message": message}}
             await send({"type": "http.response.body", "body": frames.chunk_frame(error), "more_body": True})
-            watch.finish()
-            self.calls.update(record, done=True)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await self.end_stream(send, record, watch)
             return
         fields: dict[str, Any] = {}
         if fault.error == "modelStreamErrorException":
@@ -385,6 +371,4 @@ class InvokeRoute(AppBase):
         # The HTTP status stays 200: the error travels inside the stream.
         self.calls.update(record, error=fault.error, error_message=message_for(fault))
         await send({"type": "http.response.body", "body": frame, "more_body": True})
-        watch.finish()
-        self.calls.update(record, done=True)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self.end_stream(send, record, watch)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..controls.calls import recorded_read
 from ..controls.faults import Fault, message_for
 from ..door.auth import ShortTermKeyRefused
-from ..door.hangup import ClientGone, HangUpWatch, or_hang_up
+from ..door.hangup import ClientGone, or_hang_up
 from ..door.sigv4 import SignatureProblem, parse_authorization
 from ..door.worker import OFF_LOOP_BYTES, Session, plan_cost
 from ..errors import BedrockError, ContextWindowExceeded
@@ -417,10 +417,9 @@ class MessagesRoute:
         ping_after = next((i for i, c in enumerate(chunks) if c.payload.get("type") == "content_block_start"),
                           None) if PING_AFTER_FIRST_BLOCK_START else None
         cut = len(chunks) if fault is None else min(fault.after, len(chunks))
-        watch = HangUpWatch(receive).start()
         due = [offsets]  # the schedule in force (a stall shifts it)
-        reading = app.watch_reading(record, lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None)
-        try:
+        async with app.answering(receive, record,
+                                 lambda i: t0 + due[0][i] / 1000 if i < len(chunks) else None) as watch:
             await send({"type": "http.response.start", "status": 200,
                         "headers": _headers(request_id, sse.CONTENT_TYPE) + [(b"cache-control", b"no-cache")]})
             await self._send_events(send, record, events, offsets, t0, 0, cut, ping_after)
@@ -435,26 +434,13 @@ class MessagesRoute:
                     # HTTP status stays 200: the error travels in the stream, as its own SSE event.
                     await send({"type": "http.response.body", "more_body": True,
                                 "body": sse.error_event(error_type, message, request_id)})
-                    watch.finish()
-                    app.calls.update(record, done=True)
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    await app.end_stream(send, record, watch)
                     return
                 shifted = [o + fault.seconds * 1000 for o in offsets]
                 due[0] = shifted
                 await asyncio.sleep(fault.seconds)  # a stalled model sends nothing, not even pings
                 await self._send_events(send, record, events, shifted, t0, cut, len(chunks), None)
-            watch.finish()
-            app.calls.update(record, done=True)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if watch.absorb_cancel():
-                app.calls.update(record, error="client disconnected", done=True)
-                return
-            raise
-        finally:
-            watch.stop()
-            if reading is not None:
-                reading.cancel()
+            await app.end_stream(send, record, watch)
 
     def _payload(self, payload: dict[str, Any], record: CallRecord,
                  start_usage: dict[str, Any] | None = None) -> dict[str, Any]:

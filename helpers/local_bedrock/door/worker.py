@@ -100,6 +100,7 @@ class Worker:
         self._idle: asyncio.TimerHandle | None = None
         self.jobs = 0  # calls served in the child
         self.starts = 0  # children started
+        self.no_child = False  # this loop cannot start one (see _started)
 
     @property
     def pid(self) -> int | None:
@@ -118,37 +119,47 @@ class Worker:
             return
         if self._lock is None:
             self._lock, self._thread_lock = asyncio.Lock(), asyncio.Lock()
+        if size > OFF_PROCESS_BYTES or (long_answer and size <= OFF_LOOP_BYTES):
+            async with self._lock:
+                process = await self._started()
+                if process is not None:
+                    if self._idle is not None:
+                        self._idle.cancel()
+                    session = Session("child", {}, self, process)
+                    try:
+                        yield session
+                    finally:
+                        if session.busy:  # cancelled or failed mid-call: the child may be mid-job or mid-message
+                            self._end()
+                        self._idle = asyncio.get_running_loop().call_later(IDLE_S, self._end_if_idle)
+                    return
         assert self._thread_lock is not None
-        if OFF_LOOP_BYTES < size <= OFF_PROCESS_BYTES:
-            async with self._thread_lock:  # one at a time: N threads would take the loop's lock N times as often
-                interval = sys.getswitchinterval()
-                sys.setswitchinterval(min(interval, THREAD_SWITCH_S))
-                try:
-                    yield Session("thread", {})
-                finally:
-                    sys.setswitchinterval(interval)
-            return
-        async with self._lock:
-            if self._idle is not None:
-                self._idle.cancel()
-            session = Session("child", {}, self, await self._started())
+        async with self._thread_lock:  # one at a time: N threads would take the loop's lock N times as often
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, THREAD_SWITCH_S))
             try:
-                yield session
+                yield Session("thread", {})
             finally:
-                if session.busy:  # cancelled or failed mid-call: the child may be mid-job or mid-message
-                    self._end()
-                self._idle = asyncio.get_running_loop().call_later(IDLE_S, self._end_if_idle)
+                sys.setswitchinterval(interval)
 
-    async def _started(self) -> asyncio.subprocess.Process:
+    async def _started(self) -> asyncio.subprocess.Process | None:
+        """The running child, started if need be; None where this loop cannot start one (a selector loop on
+        Windows, as in a Jupyter kernel there: the work then runs in a thread, as a mid-sized body's does)."""
+        if self.no_child:
+            return None
         process = self._process
         if process is not None and process.returncode is None:
             return process
         # The child imports this package the way this process did, wherever it was imported from.
         root = str(Path(__file__).resolve().parents[3])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from helpers.local_bedrock.door.worker import child_main; child_main()",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "from helpers.local_bedrock.door.worker import child_main; child_main()",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+        except NotImplementedError:  # asyncio's docs: SelectorEventLoop on Windows has no subprocesses
+            self.no_child = True
+            return None
         self.starts += 1
         return self._process
 

@@ -58,11 +58,10 @@ _WRITE_PIECE = 1 << 20
 _HEAD = struct.Struct("!cQ")  # message kind, payload length
 
 
-def plan_cost(body_size: int, parsed: object) -> int:
+def plan_cost(body_size: int, max_tokens: object) -> int:
     """What planning an answer reads and writes, in bytes: the body, or the longest answer it may get
-    (about four bytes a token, ``max_tokens``), whichever is more. A 64,000-token answer asked for in a
-    short body is planned in the child too."""
-    max_tokens = parsed.get("max_tokens") if isinstance(parsed, dict) else None
+    (about four bytes a token, ``max_tokens`` as the body asked), whichever is more. A 64,000-token answer
+    asked for in a short body is planned in the child too."""
     answer = 4 * max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
     return max(body_size, answer)
 

@@ -132,10 +132,9 @@ class AppBase:
 
     # ---- answers in flight (door/answering.py) ---------------------------------------------------
 
-    def hold_answer(self, scope: dict, body: Any) -> None:
-        """Hold the longest answer ``body`` may get (its max_tokens) against the answer budget before it is
-        planned, so a flood of long answers is refused before any is built (a 503 when the budget is spent)."""
-        asked = body.get("max_tokens") if isinstance(body, dict) else None
+    def hold_answer(self, scope: dict, asked: Any) -> None:
+        """Hold the longest answer a body may get (``asked``: its max_tokens) against the answer budget before
+        it is planned, so a flood of long answers is refused before any is built (a 503 when it is spent)."""
         tokens = min(asked, MAX_GENERATED_TOKENS) if isinstance(asked, int) else 0
         scope["local_bedrock.answer_held"] += self.answer_budget.take(tokens)
 

@@ -211,10 +211,10 @@ class InvokeRoute(AppBase):
         if judged.problems:
             raise BedrockError(400, "ValidationException", validation_message(judged.problems))
         if scope is not None:
-            self.hold_answer(scope, {"max_tokens": judged.max_tokens})
+            self.hold_answer(scope, judged.max_tokens)
         cache = self.prompt_cache.take(judged.cache)
         plan_args = (info, self.signer, self.seed, record.id, cache)
-        cost = plan_cost(size, {"max_tokens": judged.max_tokens})
+        cost = plan_cost(size, judged.max_tokens)
         if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
             async with self.worker.session(size, long_answer=True) as planner:
                 plan = await planner.call(jobs.plan_model_call, work.kept, *plan_args)

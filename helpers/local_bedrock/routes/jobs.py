@@ -8,6 +8,7 @@ parsed body never crosses the pipe: what returns is a verdict with the few facts
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ class Judged:
     """What the loop needs of a judged InvokeModel or Converse body."""
 
     problems: list[Problem]
-    max_tokens: Any = None  # for the answer budget (routes/base.py hold_answer)
+    max_tokens: Any = None  # as the body asked (routes/base.py hold_answer)
     cache: list | None = None  # prompt_cache.cache_candidates
     echo: dict | None = None  # Converse: performanceConfig / serviceTier, answered back
     rng: bytes = b""  # pacing.rng_digest of the request
@@ -106,22 +107,26 @@ class MessagesRead:
 
 def read_messages_request(kept: dict, body: bytes, read: Any) -> MessagesRead:
     """``read(body) -> (parsed, model, stream)`` raising the route's error; the parsed body stays in ``kept``."""
+    problem = json_text_problem(body)
+    if problem is None:
+        try:
+            parsed, model_id, stream = read(body)
+        except Exception as error:  # MessagesError: the route raises it after its own earlier checks
+            return MessagesRead(*_peek(body), None, error)
+        kept["parsed"] = parsed
+        return MessagesRead(model_id, stream, None, None, model_id, stream, parsed.get("max_tokens"))
+    return MessagesRead(*_peek(body), problem, None)
+
+
+def _peek(body: bytes) -> tuple[str, bool]:
+    """The model and stream flag a refused body asked for, as far as readable (for the call log)."""
     try:
         peeked = json.loads(body)
     except (ValueError, RecursionError):  # too deep to parse: the body rules answer it with a 400
-        peeked = {}
-    peeked = peeked if isinstance(peeked, dict) else {}
-    model_seen = peeked.get("model") if isinstance(peeked.get("model"), str) else ""
-    stream_seen = peeked.get("stream") is True
-    problem = json_text_problem(body)
-    if problem is not None:
-        return MessagesRead(model_seen, stream_seen, problem, None)
-    try:
-        parsed, model_id, stream = read(body)
-    except Exception as error:  # MessagesError: the route raises it after its own earlier checks
-        return MessagesRead(model_seen, stream_seen, None, error)
-    kept["parsed"] = parsed
-    return MessagesRead(model_seen, stream_seen, None, None, model_id, stream, parsed.get("max_tokens"))
+        return "", False
+    if not isinstance(peeked, dict):
+        return "", False
+    return (peeked["model"] if isinstance(peeked.get("model"), str) else ""), peeked.get("stream") is True
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,6 @@ async def _rebuilt_verdict(head: tuple[MessagesVerdict, Any], items: list) -> tu
 
 async def rebuilt_plan(head: Any, items: list) -> Any:
     """The plan ``split_plan`` split, rebuilt a slice at a time (a long answer has 64,000 chunks)."""
-    import asyncio
-
     chunks: list[PlannedChunk] = []
     for start in range(0, len(items), 1024):  # about a millisecond a slice
         chunks += [PlannedChunk(payload, tokens) for payload, tokens in items[start:start + 1024]]

@@ -298,7 +298,7 @@ class MessagesRoute:
                 raise looked.error
             model_id, stream = looked.model_id, looked.stream
             try:
-                app.hold_answer(scope, {"max_tokens": looked.max_tokens})
+                app.hold_answer(scope, looked.max_tokens)
             except BedrockError as error:
                 raise MessagesError.from_bedrock(error) from None
             try:  # a hang-up or a reset stream ends the planning at once
@@ -360,7 +360,7 @@ class MessagesRoute:
             if fault.error not in ("drop", "stall"):
                 raise MessagesError(BedrockError.named(fault.error).status, message_for(fault))
         args = (version, betas, info, app.signer, app.seed, model_id)
-        cost = plan_cost(size, {"max_tokens": max_tokens})
+        cost = plan_cost(size, max_tokens)
         try:
             if work.where == "here" and cost > OFF_LOOP_BYTES:  # a long answer to a short body: the child
                 async with app.worker.session(size, long_answer=True) as planner:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from a11y import axe_violations, blocking
@@ -39,6 +39,30 @@ PACE_OTHER = {"time_scale": 0.0}
 MIN_LIVE_STEPS = 3  # distinct states a live view shows before its cell ends
 MIN_DEMO_STEPS = 5  # for the lesson's main live demonstration
 STOP_AFTER_CHARS = 400
+
+
+class ServedLesson(NamedTuple):
+    original: dict[str, Any]  # the lesson as stored
+    parameters: dict[str, Any]  # its parameters, with the pace it is served at
+    cells: list[dict[str, Any]]  # the cells served
+    live: bool  # it shows a live view (render_stream / LiveView)
+
+
+def serve_lesson(lesson: Path, root: Path) -> ServedLesson:
+    """Serve a copy of ``lesson`` from ``root`` at its pace."""
+    original = json.loads(lesson.read_text(encoding="utf-8"))
+    live = any(re.search(r"\b(render_stream|LiveView)\(", source(c)) for c in original["cells"])
+    parameters, _ = serve_copy(original, root, lesson.name, PACE_LIVE if live else PACE_OTHER)
+    cells = json.loads((root / lesson.name).read_text(encoding="utf-8"))["cells"]
+    return ServedLesson(original, parameters, cells, live)
+
+
+def run_all(notebook: NotebookPage) -> NotebookPage:
+    """Open the notebook, watch its outputs, and Restart Kernel and Run All Cells, as a learner does."""
+    notebook.open()
+    notebook.watch()
+    notebook.restart_and_run_all()
+    return notebook
 
 
 def tagged(cells: list[dict[str, Any]], tag: str) -> int | None:
@@ -130,16 +154,10 @@ def check_stopped(log: WatchLog, parameters: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_restart_and_run_all(lesson: Path, page: Any, jupyter_lab: Any, artifacts: Path) -> None:
-    original = json.loads(lesson.read_text(encoding="utf-8"))
-    live_lesson = any(re.search(r"\b(render_stream|LiveView)\(", source(c)) for c in original["cells"])
-    parameters, _ = serve_copy(original, jupyter_lab.root, lesson.name, PACE_LIVE if live_lesson else PACE_OTHER)
-    cells = json.loads((jupyter_lab.root / lesson.name).read_text(encoding="utf-8"))["cells"]
+    _, parameters, cells, live_lesson = serve_lesson(lesson, jupyter_lab.root)
     stop_at, demo_at = tagged(cells, "stop-demo"), tagged(cells, "live-demo")
 
-    notebook = NotebookPage(page, jupyter_lab.notebook_url(lesson.name))
-    notebook.open()
-    notebook.watch()
-    notebook.restart_and_run_all()
+    notebook = run_all(NotebookPage(page, jupyter_lab.notebook_url(lesson.name)))
     if stop_at is not None:
         notebook.wait_answer_longer_than(stop_at, STOP_AFTER_CHARS, timeout_ms=120_000)
         notebook.cell(stop_at).scroll_into_view_if_needed()

@@ -14,24 +14,23 @@ about as much time as that test's lessons take without its screenshots.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_driver import Notebook7Page, serve_copy, source
+from lab_driver import Notebook7Page, source
 from lab_server import JupyterLab, running_lab
 from test_lessons_browser import (
     LESSONS,
-    PACE_LIVE,
-    PACE_OTHER,
     STOP_AFTER_CHARS,
     check_live_cells,
     check_no_errors,
     check_order,
     check_stopped,
+    run_all,
+    serve_lesson,
     tagged,
 )
 
@@ -49,16 +48,10 @@ def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_in_notebook7(lesson: Path, page: Any, notebook7: JupyterLab, artifacts: Path) -> None:
-    original = json.loads(lesson.read_text(encoding="utf-8"))
-    live_lesson = any(re.search(r"\b(render_stream|LiveView)\(", source(c)) for c in original["cells"])
-    parameters, _ = serve_copy(original, notebook7.root, lesson.name, PACE_LIVE if live_lesson else PACE_OTHER)
-    cells = json.loads((notebook7.root / lesson.name).read_text(encoding="utf-8"))["cells"]
+    original, parameters, cells, live_lesson = serve_lesson(lesson, notebook7.root)
     stop_at = tagged(cells, "stop-demo")
 
-    notebook = Notebook7Page(page, notebook7.notebook_url(lesson.name))
-    notebook.open()
-    notebook.watch()
-    notebook.restart_and_run_all()
+    notebook = run_all(Notebook7Page(page, notebook7.notebook_url(lesson.name)))
     if stop_at is not None:
         notebook.wait_answer_longer_than(stop_at, STOP_AFTER_CHARS, timeout_ms=120_000)
         notebook.cell(stop_at).scroll_into_view_if_needed()

@@ -97,14 +97,8 @@ class Worker:
         self._lock: asyncio.Lock | None = None
         self._thread_lock: asyncio.Lock | None = None
         self._idle: asyncio.TimerHandle | None = None
-        self.jobs = 0  # calls served in the child
         self.starts = 0  # children started
         self.no_child = False  # this loop cannot start one (see _started)
-
-    @property
-    def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.returncode is None else None
 
     @contextlib.asynccontextmanager
     async def session(self, size: int, *, long_answer: bool = False) -> AsyncIterator[Session]:
@@ -124,7 +118,7 @@ class Worker:
                 if process is not None:
                     if self._idle is not None:
                         self._idle.cancel()
-                    session = Session("child", {}, self, process)
+                    session = Session("child", {}, process)
                     try:
                         yield session
                     finally:
@@ -190,19 +184,12 @@ class Session:
     """One request's calls: ``await session.call(fn, *args)`` runs ``fn(kept, *args)`` where the body's size
     says (``where``)."""
 
-    def __init__(self, where: Where, kept: dict, worker: Worker | None = None,
-                 process: asyncio.subprocess.Process | None = None) -> None:
+    def __init__(self, where: Where, kept: dict, process: asyncio.subprocess.Process | None = None) -> None:
         self.where = where
-        self._kept = kept
-        self._worker = worker
+        self.kept = kept  # what the calls keep between them (handed to the child for a long plan)
         self._process = process
         self._first = True
         self.busy = False  # a call to the child is between its first byte sent and its last byte read
-
-    @property
-    def kept(self) -> dict:
-        """What the calls kept, when they ran in this process (to hand to the child for a long plan)."""
-        return self._kept
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(kept, *args)``: a module-level function, its arguments picklable, a request body passed as the
@@ -211,9 +198,9 @@ class Session:
         if self.where != "child":
             given = [a.data if isinstance(a, Body) else a for a in args]
             if self.where == "here":
-                result = fn(self._kept, *given)
+                result = fn(self.kept, *given)
             else:  # the thread is the call's own and ends with it: an idle endpoint holds no extra thread
-                result = await asyncio.to_thread(fn, self._kept, *given)
+                result = await asyncio.to_thread(fn, self.kept, *given)
             return result.whole if isinstance(result, Sliced) else result
         process = self._process
         assert process is not None and process.stdin is not None and process.stdout is not None
@@ -228,8 +215,6 @@ class Session:
         for blob in blobs:
             await self._write(process, b"B", *blob.pieces)
         kind, payload = await self._read(process)
-        assert self._worker is not None
-        self._worker.jobs += 1
         if kind == b"S":  # a sliced result: its head, then its slices
             head, count, rebuild = pickle.loads(payload)
             items: list = []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 # The course's default model (Claude 3 Haiku reached end of life on Bedrock on 2026-09-10).
@@ -36,3 +39,18 @@ def joined_text(chunks: list[dict]) -> str:
     return "".join(
         c["delta"].get("text", "") for c in chunks if c.get("type") == "content_block_delta"
     )
+
+
+def start_cli(*args: str) -> tuple[subprocess.Popen, str]:
+    """``python -m helpers.local_bedrock --port 0 *args``, as an instructor starts it, and its endpoint URL once it
+    has printed it. The caller ends the process."""
+    process = subprocess.Popen([sys.executable, "-m", "helpers.local_bedrock", "--port", "0", *args],
+                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    while line := process.stdout.readline():
+        if line.startswith("export AWS_ENDPOINT_URL_BEDROCK_RUNTIME="):
+            return process, line.strip().partition("=")[2]
+    process.wait(timeout=30)
+    said = process.stderr.read() if process.stderr else ""
+    raise AssertionError(f"the endpoint ended before printing its URL: {said}")

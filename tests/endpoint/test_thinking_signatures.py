@@ -25,7 +25,7 @@ import anthropic
 import boto3
 import pytest
 from anthropic import AnthropicBedrock
-from endpoint_support import HAIKU
+from endpoint_support import HAIKU, start_cli
 
 from helpers.local_bedrock import LocalBedrock
 
@@ -252,17 +252,8 @@ def test_the_cli_flag_blocks_fable_and_names_the_modes() -> None:
     wrong = subprocess.run([sys.executable, "-m", "helpers.local_bedrock", "--data-retention", "off"], cwd=root,
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "invalid choice: 'off'" in wrong.stderr
-    process = subprocess.Popen([sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0",
-                                "--data-retention", "none"], cwd=root, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process, url = start_cli("--time-scale", "0", "--data-retention", "none")
     try:
-        assert process.stdout is not None
-        url = ""
-        while not url:
-            line = process.stdout.readline()
-            assert line, "the CLI ended before printing its endpoint URL"
-            if line.startswith("export AWS_ENDPOINT_URL_BEDROCK_RUNTIME="):
-                url = line.strip().partition("=")[2]
         client = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
                               aws_access_key_id="x", aws_secret_access_key="y")
         with pytest.raises(client.exceptions.AccessDeniedException, match="data retention mode"):

@@ -18,8 +18,6 @@ import base64
 import datetime
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -30,6 +28,7 @@ import pytest
 from anthropic import Anthropic
 from aws_bedrock_token_generator import provide_token
 from botocore.config import Config
+from endpoint_support import start_cli
 from langchain_anthropic import ChatAnthropic
 
 from helpers.local_bedrock import LocalBedrock
@@ -235,18 +234,9 @@ def test_console_and_cassette_hold_nothing_of_a_key(tmp_path: Path, monkeypatch)
     _credential_chain(monkeypatch, KEY, SECRET)
     cassette = tmp_path / "room.jsonl"
     with LocalBedrock(seed=1, time_scale=0) as upstream:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.local_bedrock", "--port", "0", "--time-scale", "0", "--verify-sigv4",
-             f"{KEY}:{SECRET}", "--record", str(cassette), "--upstream", upstream.endpoint_url],
-            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process, url = start_cli("--time-scale", "0", "--verify-sigv4", f"{KEY}:{SECRET}", "--record", str(cassette),
+                                 "--upstream", upstream.endpoint_url)
         try:
-            assert process.stdout is not None
-            url = ""
-            while not url:
-                line = process.stdout.readline()
-                assert line, "the endpoint ended before printing its URL"
-                if line.startswith("export AWS_ENDPOINT_URL_BEDROCK_RUNTIME="):
-                    url = line.strip().partition("=")[2]
             tokens = [provide_token(region=REGION), _expired_token()]
             body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40, "messages": PROMPT}
             statuses = [httpx.post(f"{url}/model/{HAIKU}/invoke", json=body,

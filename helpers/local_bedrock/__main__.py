@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                              "hundreds of streams (default: this process serves; see below)")
     parser.add_argument("--read-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="cut a client that leaves a request unfinished (or idles) this long (default: 30)")
+    parser.add_argument("--no-queue", action="store_true",
+                        help="start every call at once, even when the streams already running are late (default: "
+                             "a new call waits until the endpoint can keep it on time; its wait is logged)")
     auth = parser.add_argument_group("auth (default: any signature or token is accepted)")
     auth.add_argument("--verify-sigv4", metavar="KEY:SECRET", action="append",
                       help="check SigV4 signatures against this access key and secret (repeatable)")
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 "verify_sigv4": args.verify_sigv4, "bearer_token": args.bearer_token,
                 "instructor_keys": args.instructor_key, "as_of": args.as_of,
                 "inactive_account": args.inactive_account, "read_timeout": args.read_timeout,
-                "data_retention": args.data_retention}
+                "data_retention": args.data_retention, "queue_when_late": not args.no_queue}
     if args.workers is not None:
         return _serve_workers(args, settings)
     try:

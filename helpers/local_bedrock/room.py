@@ -102,7 +102,8 @@ class _GcPauses:
 
 def _write_timings(folder: str, calls: CallLog, pauses: _GcPauses) -> None:
     records = [
-        {"status": r.status, "error": r.error, "done": r.done, "schedule_ms": r.schedule_ms, "sent_ms": r.sent_ms}
+        {"status": r.status, "error": r.error, "done": r.done, "schedule_ms": r.schedule_ms, "sent_ms": r.sent_ms,
+         "queued_ms": r.queued_ms}
         for r in calls.snapshot()
     ]
     cpu = os.times()

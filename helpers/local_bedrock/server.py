@@ -19,6 +19,7 @@ from hypercorn.config import Config, Sockets
 from .controls.calls import CallLog, CallRecord
 from .controls.faults import FaultBook
 from .controls.upstream import make_passthrough
+from .door.admission import Admission
 from .door.answering import AnswerBudget
 from .door.auth import Authorizer, SigV4Keys
 from .door.bodies import BodyBudget
@@ -57,6 +58,7 @@ class BedrockApp(InvokeRoute, ControlRoute):
         switches: Switches | None = None,
         body_budget: BodyBudget | None = None,
         workers: int = 1,
+        queue_when_late: bool = True,
     ) -> None:
         self.auth = auth or Authorizer()
         # Processes serving the same port (``--workers``, room.py). Each keeps its own call log, faults and
@@ -83,6 +85,8 @@ class BedrockApp(InvokeRoute, ControlRoute):
         self.read_timeout: float | None = None
         # The child process that reads and plans large bodies, away from this loop (door/worker.py).
         self.worker = Worker()
+        # New calls wait while the paced streams already running are late (door/admission.py).
+        self.admission = Admission(enabled=time_scale > 0 and queue_when_late)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -199,6 +203,7 @@ class LocalBedrock:
         inactive_account: bool = False,
         read_timeout: float = 30.0,
         data_retention: str = DEFAULT_DATA_RETENTION,
+        queue_when_late: bool = True,
     ) -> None:
         if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not 0 < read_timeout < 3600:
             raise ValueError(f"read_timeout must be seconds between 0 and 3600, not {read_timeout!r}")
@@ -214,6 +219,8 @@ class LocalBedrock:
         # Seconds a client that owes the server bytes (an unfinished request) may stay silent; also the
         # keep-alive timeout between requests.
         self.read_timeout = float(read_timeout)
+        # False: every call starts at once even when the streams already running are late (admission.py).
+        self.queue_when_late = bool(queue_when_late)
         self._calls = CallLog()
         self.faults = FaultBook(seed=seed)
         # Request bodies all calls in flight may hold together; beyond it a call gets a 503 (bodies.py).
@@ -274,7 +281,7 @@ class LocalBedrock:
         """The ASGI application with this endpoint's settings (``start()`` serves it; room.py's workers too)."""
         app = BedrockApp(seed=self.seed, time_scale=self.time_scale, latency=self.latency, calls=self._calls,
                          faults=self.faults, auth=self.auth, passthrough=self.passthrough, switches=self.switches,
-                         body_budget=self.body_budget, workers=workers)
+                         body_budget=self.body_budget, workers=workers, queue_when_late=self.queue_when_late)
         app.read_timeout = self.read_timeout
         return app
 

@@ -86,6 +86,7 @@ class CallRecord:
     schedule_ms: list[float] = field(default_factory=list)
     sent_ms: list[float] = field(default_factory=list)
     done: bool = False
+    queued_ms: float = 0.0  # how long the call waited before it was let in (door/admission.py)
     request_json: str = field(default="null", repr=False, compare=False)  # request_body as JSON text
 
     def as_dict(self) -> dict[str, Any]:

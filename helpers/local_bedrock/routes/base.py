@@ -15,6 +15,7 @@ from typing import Any
 
 from ..controls.calls import CallLog, CallRecord
 from ..controls.faults import FaultBook
+from ..door.admission import Admission
 from ..door.answering import AnswerBudget, cut_when_stuck, stopped_reading
 from ..door.auth import Authorizer
 from ..door.bodies import Body, BodyBudget, read_body
@@ -56,6 +57,7 @@ class AppBase:
     answer_budget: AnswerBudget
     read_timeout: float | None
     worker: Worker
+    admission: Admission
 
     # ---- plumbing -------------------------------------------------------------------------------
 

@@ -111,43 +111,12 @@ class InvokeRoute(AppBase):
                 raise BedrockError(400, "ValidationException", validation_message([Problem(
                     "#", f"the request body is {read.size:,} bytes, above Bedrock's limit of {MAX_BODY_BYTES:,} bytes",
                     "send fewer or smaller images, or shorten the conversation")]))
-            if self.passthrough is not None:
-                await self.passthrough.serve(operation, model_id, headers, read.data, receive, send, record, t0)
-                return
-            # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the
-            # plan, before any answer is sent.
-            async with self.worker.session(read.size) as work:
-                looking = work.call(jobs.first_look, read)  # a hang-up ends the look at a large body at once
-                problem = await (looking if work.where == "here" else or_hang_up(receive, looking))
-                if problem is not None:
-                    # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
-                    raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
-                if operation == "CountTokens":
-                    await or_hang_up(receive, self._count_tokens(send, record, model_id, headers, work))
-                    return
-                plan, fault, info_id, rng = await or_hang_up(
-                    receive, self._prepare(operation, model_id, headers, read.size, record, work, scope))
-            if fault is not None and fault.at == "request":
-                if fault.error == "drop":
-                    # ASGI cannot close a socket outright; a started response that never ends makes
-                    # hypercorn close the connection, which the client sees as a broken read.
-                    self.calls.update(record, status=0, error="drop", done=True)
-                    if operation == "InvokeModel":  # a body promised, never delivered
-                        head = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
-                    else:  # a chunked event stream that ends before its first frame
-                        head = [(b"content-type", b"application/vnd.amazon.eventstream")]
-                    await send({"type": "http.response.start", "status": 200, "headers": head})
-                    await send({"type": "http.response.body", "body": b"", "more_body": True})
-                    return
-                if fault.error == "stall":
-                    await self._stall(receive, fault.seconds)
-            if operation in ("InvokeModel", "Converse"):
-                await self._invoke(send, record, plan, rng, t0, headers, receive)
-            else:
-                event_fault = self.faults.take(operation, (model_id, info_id), at="event")
-                if event_fault is not None:
-                    self.calls.update(record, fault=event_fault.as_dict())
-                await self._stream(receive, send, record, plan, rng, t0, event_fault, headers)
+            # A call waits here while the streams already running are late (door/admission.py); its schedule
+            # starts when it is let in, and the log keeps how long it waited.
+            async with self.admission.slot(receive) as waited:
+                if waited:
+                    self.calls.update(record, queued_ms=round(waited * 1000, 3))
+                await self._answer(scope, receive, send, operation, model_id, headers, read, record, t0 + waited)
         except BedrockError as error:
             self.calls.update(record, status=error.status, error=error.error_type,
                               error_message=error.message, done=True)
@@ -158,6 +127,47 @@ class InvokeRoute(AppBase):
         except Exception:
             self.calls.update(record, status=500, error="InternalServerException", done=True)
             raise
+
+    async def _answer(self, scope: dict, receive: Any, send: Any, operation: str, model_id: str,
+                      headers: dict[str, str], read: Any, record: CallRecord, t0: float) -> None:
+        """A read, authorised call from its checks to the last byte of its answer (errors reach _model_call)."""
+        if self.passthrough is not None:
+            await self.passthrough.serve(operation, model_id, headers, read.data, receive, send, record, t0)
+            return
+        # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the
+        # plan, before any answer is sent.
+        async with self.worker.session(read.size) as work:
+            looking = work.call(jobs.first_look, read)  # a hang-up ends the look at a large body at once
+            problem = await (looking if work.where == "here" else or_hang_up(receive, looking))
+            if problem is not None:
+                # Bedrock's answer to these exact inputs is unconfirmed; a 400 in its shape, never a 500.
+                raise BedrockError(400, "ValidationException", validation_message([Problem("#", *problem)]))
+            if operation == "CountTokens":
+                await or_hang_up(receive, self._count_tokens(send, record, model_id, headers, work))
+                return
+            plan, fault, info_id, rng = await or_hang_up(
+                receive, self._prepare(operation, model_id, headers, read.size, record, work, scope))
+        if fault is not None and fault.at == "request":
+            if fault.error == "drop":
+                # ASGI cannot close a socket outright; a started response that never ends makes
+                # hypercorn close the connection, which the client sees as a broken read.
+                self.calls.update(record, status=0, error="drop", done=True)
+                if operation == "InvokeModel":  # a body promised, never delivered
+                    head = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
+                else:  # a chunked event stream that ends before its first frame
+                    head = [(b"content-type", b"application/vnd.amazon.eventstream")]
+                await send({"type": "http.response.start", "status": 200, "headers": head})
+                await send({"type": "http.response.body", "body": b"", "more_body": True})
+                return
+            if fault.error == "stall":
+                await self._stall(receive, fault.seconds)
+        if operation in ("InvokeModel", "Converse"):
+            await self._invoke(send, record, plan, rng, t0, headers, receive)
+        else:
+            event_fault = self.faults.take(operation, (model_id, info_id), at="event")
+            if event_fault is not None:
+                self.calls.update(record, fault=event_fault.as_dict())
+            await self._stream(receive, send, record, plan, rng, t0, event_fault, headers)
 
     async def _stall(self, receive: Any, seconds: float) -> None:
         """Wait out a stall fault, but end at once if the client hangs up (no socket left in CLOSE-WAIT)."""
@@ -317,6 +327,7 @@ class InvokeRoute(AppBase):
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
+            self.admission.note_late(now - due)
             # Everything already due goes out in one write, up to MAX_BATCH frames: at time_scale 0 a
             # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
             j = due_batch(offsets, t0, now, i, stop)

@@ -257,15 +257,27 @@ class MessagesRoute:
             await respond_error(send, error, request_id)
             return
         # Large bodies are read in the endpoint's child process (door/worker.py); the session ends with the plan.
+        # The call first waits while the streams already running are late (door/admission.py); its schedule
+        # starts when it is let in.
+        let_in = False
         try:
-            async with app.worker.session(read.kept) as work:
-                await self._serve_read(scope, headers, receive, send, t0, received_at, method, request_id, read,
-                                       work)
+            async with app.admission.slot(receive) as waited:
+                let_in = True
+                async with app.worker.session(read.kept) as work:
+                    await self._serve_read(scope, headers, receive, send, t0 + waited, received_at, method,
+                                           request_id, read, work, waited)
         except BedrockError as error:  # the worker process ended (door/worker.py WorkerGone)
             await respond_error(send, MessagesError.from_bedrock(error), request_id)
+        except ClientGone:
+            if not let_in:  # gone while waiting: still logged, with what it sent
+                logged, logged_json = recorded_read(read)
+                record = app.calls.new(MESSAGES, "", logged, received_at, logged_json)
+                app.calls.update(record, error="client disconnected", done=True)
+            raise
 
     async def _serve_read(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send, t0: float,
-                          received_at: float, method: str, request_id: str, read: Any, work: Session) -> None:
+                          received_at: float, method: str, request_id: str, read: Any, work: Session,
+                          waited: float = 0.0) -> None:
         app = self.app
         looking = work.call(read_messages_request, read, _read_request)  # a hang-up ends a large one at once
         looked: MessagesRead = await (looking if work.where == "here" else or_hang_up(receive, looking))
@@ -273,6 +285,8 @@ class MessagesRoute:
         operation = MESSAGES_STREAM if looked.stream_seen else MESSAGES
         logged, logged_json = recorded_read(read)
         record = app.calls.new(operation, looked.model_seen, logged, received_at, logged_json)
+        if waited:
+            app.calls.update(record, queued_ms=round(waited * 1000, 3))
         try:
             if method != "POST":
                 raise MessagesError(405, f"{ROUTE.decode()} is called with POST, not {method}.",
@@ -467,6 +481,7 @@ class MessagesRoute:
             if loop.time() < due:
                 await sleep_until(loop, due)
             now = loop.time()
+            app.admission.note_late(now - due)
             # Everything already due goes out in one write, up to MAX_BATCH events (routes/invoke.py).
             j = due_batch(offsets, t0, now, i, stop)
             parts = events(i, j)

@@ -65,28 +65,34 @@ def _request(port: int, body: bytes) -> bytes:
     ).encode() + body
 
 
-def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> tuple[int, float]:
+def _clients(port: int, first: int, count: int, ramp_s: float = 0.0) -> tuple[int, float, list[float]]:
     """In a child process: open ``count`` streams (spread evenly over ``ramp_s``), read each to EOF.
 
-    Returns the bytes read and the CPU seconds the reading took (the clients share the machine's cores).
+    Returns the bytes read, the CPU seconds the reading took (the clients share the machine's cores) and each
+    stream's time to its first byte in ms, from the moment its request was written: what a learner waits, the
+    time the endpoint kept the call queued (door/admission.py) included.
     """
 
-    async def one(i: int) -> int:
+    async def one(i: int) -> tuple[int, float]:
         await asyncio.sleep(ramp_s * (i - first) / max(count, 1))
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(_request(port, _body(i)))
+        asked = time.monotonic()
+        first_byte = None
         total = 0
         while chunk := await reader.read(1 << 16):
+            if first_byte is None:
+                first_byte = time.monotonic()
             total += len(chunk)
         writer.close()
-        return total
+        return total, ((first_byte or time.monotonic()) - asked) * 1000
 
-    async def everyone() -> int:
-        return sum(await asyncio.gather(*(one(i) for i in range(first, first + count))))
+    async def everyone() -> list[tuple[int, float]]:
+        return await asyncio.gather(*(one(i) for i in range(first, first + count)))
 
     cpu = time.process_time()
-    total = asyncio.run(everyone())
-    return total, time.process_time() - cpu
+    results = asyncio.run(everyone())
+    return sum(r[0] for r in results), time.process_time() - cpu, [r[1] for r in results]
 
 
 def _free_port() -> int:
@@ -118,14 +124,16 @@ def _worker_logs(folder: Path, workers: int, timeout: float = 60.0) -> list[Path
     return logs
 
 
-def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NICENESS) -> dict[str, float]:
-    """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed."""
+def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NICENESS,
+         queue: bool = True) -> dict[str, float]:
+    """Serve the room with ``workers`` hypercorn workers; returns the p99 send error and what completed.
+    ``queue=False`` starts the endpoint with ``--no-queue``: every call starts at once (door/admission.py)."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="room-calls-") as calls_dir:
         env = {**os.environ, "LOCAL_BEDROCK_TIMINGS_DIR": calls_dir}
         server = subprocess.Popen(
             [sys.executable, "-m", "helpers.local_bedrock", "--workers", str(workers), "--port", str(port),
-             "--time-scale", "1"],
+             "--time-scale", "1", *([] if queue else ["--no-queue"])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         try:
@@ -136,7 +144,9 @@ def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NIC
                 pending = [
                     pool.apply_async(_clients, (port, i * share, share, ramp_s)) for i in range(CLIENT_PROCESSES)
                 ]
-                client_cpu_s = sum(job.get(timeout=600)[1] for job in pending)
+                done = [job.get(timeout=600) for job in pending]
+                client_cpu_s = sum(d[1] for d in done)
+                first_bytes = sorted(ms for d in done for ms in d[2])
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -153,6 +163,7 @@ def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NIC
     )
     if not errors:
         raise RuntimeError("no worker wrote its timings; did hypercorn run the lifespan shutdown?")
+    queued = sorted(r.get("queued_ms", 0.0) for r in room_calls)
     return {
         "p99": errors[min(len(errors) - 1, int(0.99 * len(errors)))],
         "p50": errors[len(errors) // 2],
@@ -161,6 +172,10 @@ def room(workers: int, ramp_s: float = RAMP_S, client_niceness: int = CLIENT_NIC
         "server_cpu_s": sum(log["cpu_s"] for log in logs),
         "client_cpu_s": client_cpu_s,
         "gc_pause_ms_max": max(max(log["gc_max_ms"]) for log in logs),
+        "queued_ms_p99": queued[min(len(queued) - 1, int(0.99 * len(queued)))],
+        "queued_ms_max": queued[-1],
+        "first_byte_ms_p50": first_bytes[len(first_bytes) // 2],
+        "first_byte_ms_p99": first_bytes[min(len(first_bytes) - 1, int(0.99 * len(first_bytes)))],
     }
 
 
@@ -169,6 +184,7 @@ def run() -> dict[str, float]:
     many = room(WORKERS)
     one = room(1)
     same_priority = room(WORKERS, client_niceness=0)
+    no_queue = room(WORKERS, queue=False)
     key = "endpoint.room_streams_1000"
     return {
         f"{key}.send_error_ms_p99": round(many["p99"], 3),
@@ -180,6 +196,15 @@ def run() -> dict[str, float]:
         f"{key}.server_cpu_s": round(many["server_cpu_s"], 2),
         f"{key}.client_cpu_s": round(many["client_cpu_s"], 2),
         f"{key}.gc_pause_ms_max": round(many["gc_pause_ms_max"], 2),
+        # What keeping the started streams on time costs the learners who came last (door/admission.py):
+        # how long calls waited before they were let in, and each stream's time to first byte at the client.
+        f"{key}.queued_ms_p99": round(many["queued_ms_p99"], 1),
+        f"{key}.queued_ms_max": round(many["queued_ms_max"], 1),
+        f"{key}.first_byte_ms_p50": round(many["first_byte_ms_p50"], 1),
+        f"{key}.first_byte_ms_p99": round(many["first_byte_ms_p99"], 1),
+        # The same room with every call started at once (--no-queue): the streams' send error, and the wait.
+        f"{key}.send_error_ms_p99_no_queue": round(no_queue["p99"], 3),
+        f"{key}.first_byte_ms_p99_no_queue": round(no_queue["first_byte_ms_p99"], 1),
         f"{key}.send_error_ms_p99_one_worker": round(one["p99"], 3),
         f"{key}.send_error_ms_p99_clients_same_priority": round(same_priority["p99"], 3),
         f"{key}.client_cpu_s_same_priority": round(same_priority["client_cpu_s"], 2),

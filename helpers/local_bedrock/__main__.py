@@ -164,15 +164,16 @@ def main(argv: list[str] | None = None) -> int:
                               upstream_region=args.upstream_region, replay=args.replay)
     except ValueError as error:
         _parser().error(str(error))
+    # This process only serves: keep what was loaded at start-up (boto3's models and the like) out of
+    # garbage collections, and full collections (which stall every stream in the room at once) out of the
+    # middle of its work. Before start(): the endpoint's start-up runs its collector when it sees this.
+    settle_for_serving()
     try:
         server.start()
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    # This process only serves: keep what was loaded at start-up (boto3's models and the like) out of
-    # garbage collections, and full collections (which stall every stream in the room at once) rare.
-    settle_for_serving()
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

@@ -37,6 +37,7 @@ from .routes import messages_api
 from .routes.base import CLOSE, Disconnected
 from .routes.control import ControlRoute
 from .routes.invoke import MODEL_PATH, InvokeRoute
+from .serving import collect_when_quiet, serving
 
 log = logging.getLogger("helpers.local_bedrock")
 log.addFilter(EscapeControls())  # hypercorn logs through it too (config.errorlog below)
@@ -123,11 +124,16 @@ class BedrockApp(InvokeRoute, ControlRoute):
                 self.answer_budget.give(scope["local_bedrock.answer_held"])
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
+        collector: asyncio.Task | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if serving():  # full collections between requests, never in the middle of them (serving.py)
+                    collector = asyncio.create_task(collect_when_quiet(lambda: not self.tasks))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if collector is not None:
+                    collector.cancel()
                 await self.worker.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
+import time
 from typing import Any
 
 import anthropic
@@ -247,3 +249,44 @@ def test_at_time_scale_zero_nothing_waits(small_gate: None) -> None:
         _stream_all(server)
         records = server.calls[:4]
     assert [r.queued_ms for r in records] == [0.0] * 4
+
+
+def _slow_reader_request(wire: str, host: str, body: dict) -> bytes:
+    if wire == "sse":  # the Messages API, as the anthropic SDK sends it
+        fields = {k: v for k, v in body.items() if k != "anthropic_version"}  # a header on this API
+        data = json.dumps({"model": HAIKU, **fields, "stream": True}).encode()
+        path, extra = "/anthropic/v1/messages", "x-api-key: local\r\nanthropic-version: 2023-06-01\r\n"
+    else:
+        data = json.dumps(body).encode()
+        path, extra = f"/model/{HAIKU}/invoke-with-response-stream", ""
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{extra}"
+            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+
+
+@pytest.mark.parametrize("wire", ["eventstream", "sse"])
+def test_a_client_that_reads_slowly_does_not_make_others_wait(monkeypatch: pytest.MonkeyPatch, wire: str) -> None:
+    """A stream held up by its own client's reading is late through no fault of the endpoint: that lateness
+    never reaches the gate (a learner pausing a kernel must not make a room queue)."""
+    noted: list[float] = []
+    note_late = Admission.note_late
+    monkeypatch.setattr(Admission, "note_late", lambda self, late_s: (noted.append(late_s), note_late(self, late_s)))
+    body = messages_body("[[length=60000]] Describe every harbour on a long coastline.", max_tokens=60000)
+    with LocalBedrock(seed=5, time_scale=0.002) as server:
+        host, port = server.endpoint_url.removeprefix("http://").split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        sock.sendall(_slow_reader_request(wire, host, body))
+        time.sleep(3)  # not reading: the endpoint's writes back up well past the answer's schedule
+        received = 0
+        sock.settimeout(30)
+        while chunk := sock.recv(1 << 16):
+            received += len(chunk)
+            if chunk.endswith(b"0\r\n\r\n"):
+                break
+        sock.close()
+        record = server.calls[0]
+    assert record.done and record.error is None and received > 2_000_000
+    late_ms = max(sent - planned for sent, planned in zip(record.sent_ms, record.schedule_ms, strict=True))
+    assert late_ms > 1000  # its frames did go out late, held up by the client
+    assert max(noted, default=0.0) * 1000 < late_ms / 2  # the gate saw the loop's lateness, not that

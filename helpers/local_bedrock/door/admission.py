@@ -86,7 +86,9 @@ class Admission:
             self._leave(loop)
 
     def note_late(self, late_s: float) -> None:
-        """A paced frame went out ``late_s`` seconds after it was due (called once per write)."""
+        """A stream that waited for its next frame got to send it ``late_s`` seconds after it was due (called
+        once per write it waited for; a frame already due when the previous write finished is not counted, since
+        a client that reads slowly makes that one late, not the endpoint)."""
         if late_s <= LATE_S:
             self._on_time_in_window = True
             return

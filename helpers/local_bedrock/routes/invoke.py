@@ -326,8 +326,10 @@ class InvokeRoute(AppBase):
             due = t0 + offsets[i] / 1000
             if loop.time() < due:
                 await sleep_until(loop, due)
+                # Only a frame the stream waited for tells how late the loop runs: one already due when the last
+                # write finished was held up by its client's reading, which is no reason to keep others waiting.
+                self.admission.note_late(loop.time() - due)
             now = loop.time()
-            self.admission.note_late(now - due)
             # Everything already due goes out in one write, up to MAX_BATCH frames: at time_scale 0 a
             # 64,000-frame stream encoded in one go held the loop for most of a second (issue 23).
             j = due_batch(offsets, t0, now, i, stop)

@@ -480,8 +480,8 @@ class MessagesRoute:
                 await send({"type": "http.response.body", "body": sse.PING, "more_body": True})
             if loop.time() < due:
                 await sleep_until(loop, due)
+                app.admission.note_late(loop.time() - due)  # the loop's lateness only (routes/invoke.py)
             now = loop.time()
-            app.admission.note_late(now - due)
             # Everything already due goes out in one write, up to MAX_BATCH events (routes/invoke.py).
             j = due_batch(offsets, t0, now, i, stop)
             parts = events(i, j)

@@ -12,7 +12,9 @@ How many calls may run at once (``cap``) is learned while serving, since it depe
 what else runs on it:
 
 - a frame sent more than ``LATE_S`` after it was due lowers the cap to what is running, less a fifth (at most
-  every ``SHRINK_EVERY_S``, so one late burst counts once);
+  every ``SHRINK_EVERY_S``, so one late burst counts once). Only frames a stream waited for count: one that
+  was already due when the stream's previous write finished was held up by its client's reading, and a
+  learner who pauses a kernel must not make the room queue;
 - every ``WINDOW_S`` in which frames went out, none of them late, and the cap was reached raises it by
   ``STEP`` (a window with no frame at all proves nothing: calls just let in send their first frame only after
   the model's time to first token);

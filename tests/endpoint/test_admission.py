@@ -36,40 +36,53 @@ def _quiet_receive() -> Any:
     return receive
 
 
-async def _hold(gate: Admission, release: asyncio.Event, waits: list[float], order: list[int], n: int) -> None:
-    async with gate.slot(_quiet_receive()) as waited:
-        waits.append(waited)
-        order.append(n)
-        await release.wait()
+class _Holders:
+    """Calls that take a place at ``gate`` and hold it until ``finish()``; ``waits`` and ``order`` say how long
+    each waited and in which order they were let in."""
 
+    def __init__(self, gate: Admission | None = None) -> None:
+        self.gate = gate or Admission()
+        self.release = asyncio.Event()
+        self.waits: list[float] = []
+        self.order: list[int] = []
+        self.tasks: list[asyncio.Task] = []
 
-async def _start(gate: Admission, count: int, release: asyncio.Event, waits: list[float],
-                 order: list[int]) -> list[asyncio.Task]:
-    tasks = [asyncio.create_task(_hold(gate, release, waits, order, n)) for n in range(count)]
-    await asyncio.sleep(0)
-    return tasks
+    async def _hold(self, n: int) -> None:
+        async with self.gate.slot(_quiet_receive()) as waited:
+            self.waits.append(waited)
+            self.order.append(n)
+            await self.release.wait()
+
+    async def start(self, count: int) -> None:
+        first = len(self.tasks)
+        self.tasks += [asyncio.create_task(self._hold(n)) for n in range(first, first + count)]
+        await asyncio.sleep(0)
+
+    async def finish(self) -> None:
+        self.release.set()
+        await asyncio.gather(*(t for t in self.tasks if not t.cancelled()))
 
 
 def test_calls_up_to_the_cap_start_at_once_and_the_next_wait_for_a_place() -> None:
     async def scenario() -> None:
-        gate, release, waits, order = Admission(), asyncio.Event(), [], []
-        tasks = await _start(gate, 130, release, waits, order)
+        held = _Holders()
+        await held.start(130)
         await asyncio.sleep(0)
-        assert gate.running == 128 and gate.waiting == 2  # the cap a process starts with
-        assert waits == [0.0] * 128
-        release.set()
-        await asyncio.gather(*tasks)
-        assert order[128:] == [128, 129]  # the waiting calls, in the order they came
-        assert all(w > 0 for w in waits[128:])
-        assert gate.running == 0
+        assert held.gate.running == 128 and held.gate.waiting == 2  # the cap a process starts with
+        assert held.waits == [0.0] * 128
+        await held.finish()
+        assert held.order[128:] == [128, 129]  # the waiting calls, in the order they came
+        assert all(w > 0 for w in held.waits[128:])
+        assert held.gate.running == 0
 
     asyncio.run(scenario())
 
 
 def test_a_late_frame_lowers_the_cap_to_what_runs_less_a_fifth_once_per_burst() -> None:
     async def scenario() -> None:
-        gate, release = Admission(), asyncio.Event()
-        tasks = await _start(gate, 100, release, [], [])
+        held = _Holders()
+        await held.start(100)
+        gate = held.gate
         gate.note_late(0.009)  # within 10 ms: on time
         assert gate.cap == 128
         gate.note_late(0.050)
@@ -77,31 +90,30 @@ def test_a_late_frame_lowers_the_cap_to_what_runs_less_a_fifth_once_per_burst() 
         for _ in range(20):  # the rest of the same late burst counts once
             gate.note_late(0.050)
         assert gate.cap == 80
-        release.set()
-        await asyncio.gather(*tasks)
+        await held.finish()
 
     asyncio.run(scenario())
 
 
 def test_the_cap_never_falls_below_the_floor_and_the_floor_never_waits() -> None:
     async def scenario() -> None:
-        gate, release, waits = Admission(), asyncio.Event(), []
-        tasks = await _start(gate, 10, release, waits, [])
-        gate.note_late(1.0)
-        assert gate.cap == 64
-        tasks += await _start(gate, 60, release, waits, [])
-        assert gate.running == 64 and gate.waiting == 6
-        assert waits == [0.0] * 64
-        release.set()
-        await asyncio.gather(*tasks)
+        held = _Holders()
+        await held.start(10)
+        held.gate.note_late(1.0)
+        assert held.gate.cap == 64
+        await held.start(60)
+        assert held.gate.running == 64 and held.gate.waiting == 6
+        assert held.waits == [0.0] * 64
+        await held.finish()
 
     asyncio.run(scenario())
 
 
 def test_a_window_with_nothing_late_at_the_cap_raises_it_by_a_step() -> None:
     async def scenario() -> None:
-        gate, release = Admission(), asyncio.Event()
-        tasks = await _start(gate, 140, release, [], [])
+        held = _Holders()
+        gate = held.gate
+        await held.start(140)
         assert gate.running == 128
         await asyncio.sleep(admission.WINDOW_S * 2.5)  # no frame went out: nothing proves there is room
         assert gate.cap == 128 and gate.running == 128
@@ -109,16 +121,16 @@ def test_a_window_with_nothing_late_at_the_cap_raises_it_by_a_step() -> None:
             gate.note_late(0.001)
             await asyncio.sleep(0.005)
         assert gate.cap >= 136 and gate.running == min(gate.cap, 140)
-        release.set()
-        await asyncio.gather(*tasks)
+        await held.finish()
 
     asyncio.run(scenario())
 
 
 def test_a_late_window_does_not_raise_the_cap() -> None:
     async def scenario() -> None:
-        gate, release = Admission(), asyncio.Event()
-        tasks = await _start(gate, 140, release, [], [])
+        held = _Holders()
+        gate = held.gate
+        await held.start(140)
         gate.note_late(0.05)  # 128 running: the cap becomes 103
         assert gate.cap == 103
         for _ in range(int(admission.WINDOW_S * 2.5 / 0.005)):  # frames on time, and late ones among them
@@ -126,16 +138,16 @@ def test_a_late_window_does_not_raise_the_cap() -> None:
             gate.note_late(0.05)  # within the shrink interval: lowers nothing more, but marks the window late
             await asyncio.sleep(0.005)
         assert gate.cap == 103 and gate.running == 128
-        release.set()
-        await asyncio.gather(*tasks)
+        await held.finish()
 
     asyncio.run(scenario())
 
 
 def test_a_client_that_hangs_up_while_waiting_leaves_its_place_to_the_next() -> None:
     async def scenario() -> None:
-        gate, release = Admission(), asyncio.Event()
-        tasks = await _start(gate, 128, release, [], [])
+        held = _Holders()
+        gate = held.gate
+        await held.start(128)
         gone = asyncio.Event()
 
         async def receive() -> dict:
@@ -147,19 +159,16 @@ def test_a_client_that_hangs_up_while_waiting_leaves_its_place_to_the_next() -> 
                 raise AssertionError("let in although it hung up")
 
         leaving = asyncio.create_task(leaves())
-        staying: list[float] = []
-        stays = asyncio.create_task(_hold(gate, release, staying, [], 0))
-        await asyncio.sleep(0)
+        await held.start(1)  # the call that stays, waiting behind the one that leaves
         assert gate.waiting == 2
         gone.set()
         with pytest.raises(ClientGone):
             await leaving
         assert gate.running == 128
-        tasks[0].cancel()  # one place frees: it goes to the call still waiting
+        held.tasks[0].cancel()  # one place frees: it goes to the call still waiting
         await asyncio.sleep(0.01)
-        assert len(staying) == 1 and gate.running == 128
-        release.set()
-        await asyncio.gather(*tasks[1:], stays)
+        assert held.order[-1] == 128 and gate.running == 128
+        await held.finish()
         assert gate.running == 0
 
     asyncio.run(scenario())
@@ -167,12 +176,11 @@ def test_a_client_that_hangs_up_while_waiting_leaves_its_place_to_the_next() -> 
 
 def test_disabled_never_waits() -> None:
     async def scenario() -> None:
-        gate, release, waits = Admission(enabled=False), asyncio.Event(), []
-        tasks = await _start(gate, 300, release, waits, [])
-        gate.note_late(1.0)
-        assert len(waits) == 300 and set(waits) == {0.0}
-        release.set()
-        await asyncio.gather(*tasks)
+        held = _Holders(Admission(enabled=False))
+        await held.start(300)
+        held.gate.note_late(1.0)
+        assert len(held.waits) == 300 and set(held.waits) == {0.0}
+        await held.finish()
 
     asyncio.run(scenario())
 
